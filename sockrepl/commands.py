@@ -1,0 +1,536 @@
+"""The command language: one registry of commands, and `parse(line) -> Command`.
+
+Pure (no I/O). The parser, `help`, completion and the lesson checker all read
+`REGISTRY`, so adding a command is one `_command(...)` entry here.
+"""
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from sockrepl import constants as C
+from sockrepl.syntax import (
+    DATA_MAX,
+    SUN_PATH_MAX,
+    Line,
+    SyntaxProblem,
+    Token,
+    encode,
+    parse_flags,
+    parse_int,
+    split_line,
+)
+
+RECV_MAX = 1024 * 1024
+MAX_PROCESSES = 32
+REQUIRED = object()
+
+
+@dataclass(frozen=True)
+class Command:
+    """A parsed line: what to run, with typed arguments, and where."""
+
+    name: str
+    args: dict[str, Any] = field(default_factory=dict)
+    process: str | None = None
+    text: str = ""
+    c_form: bool = False
+
+
+class ParseError(Exception):
+    """A malformed line: a message, the command's usage line and a hint."""
+
+    def __init__(self, message: str, usage: str | None = None, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.usage = usage
+        self.hint = hint
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    kind: str
+    default: Any = REQUIRED
+    label: str | None = None
+    skip_unless_fits: bool = False
+
+    @property
+    def optional(self) -> bool:
+        return self.default is not REQUIRED
+
+    def usage(self) -> str:
+        text = self.label or self.name.upper()
+        if self.kind == "names":
+            text += "..."
+        return f"[{text}]" if self.optional else text
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    group: str
+    summary: str
+    shell: tuple[Param, ...] = ()
+    c: tuple[Param, ...] | None = None
+    example: str = ""
+    options: dict[str, str | None] = field(default_factory=dict)
+    aliases: tuple[str, ...] = ()
+    syscall: bool = False
+    check: Callable[[dict], None] | None = None
+
+    @property
+    def usage(self) -> str:
+        opts = " ".join(f"[{o}{' ' + k.upper() if k else ''}]" for o, k in self.options.items())
+        parts = [self.name, opts, *(p.usage() for p in self.shell)]
+        return " ".join(p for p in parts if p)
+
+    @property
+    def c_usage(self) -> str | None:
+        if not self.syscall:
+            return None
+        params = self.c if self.c is not None else self.shell
+        return f"{self.name}(" + ", ".join(p.usage().lower() for p in params) + ")"
+
+
+REGISTRY: dict[str, Spec] = {}
+ALIASES: dict[str, str] = {}
+GROUPS = {
+    "processes": "processes",
+    "sockets": "sockets (stream and datagram)",
+    "stream": "stream: the phone",
+    "datagram": "datagram: the mail",
+    "files": "socket files",
+    "inspection": "inspection",
+    "lessons": "lessons",
+    "session": "session",
+}
+
+
+def _command(name: str, group: str, summary: str, shell=(), **kw) -> None:
+    spec = Spec(name, group, summary, tuple(shell), **kw)
+    REGISTRY[name] = spec
+    for alias in spec.aliases:
+        ALIASES[alias] = name
+
+
+# ---- value converters: Token -> value, or SyntaxProblem -------------------
+
+
+def _word(tok: Token, what: str) -> str:
+    if tok.quoted:
+        return tok.data.decode("utf-8", "surrogateescape")
+    return tok.text
+
+
+def _path_bytes(tok: Token) -> bytes:
+    return tok.data if tok.quoted else encode(tok.text)
+
+
+def _address(tok: Token) -> bytes:
+    """sun_path bytes: `@name` is abstract (leading NUL); "" asks for autobind."""
+    raw = _path_bytes(tok)
+    if raw.startswith(b"@"):
+        raw = b"\0" + raw[1:]
+    limit = SUN_PATH_MAX
+    if len(raw) > limit:
+        kind = "an abstract name" if raw.startswith(b"\0") else "a path"
+        raise SyntaxProblem(
+            f"sun_path holds {limit} bytes; {kind} of {len(raw)} bytes does not fit"
+            " (a C program would cut it with strncpy, or fail)",
+            "use a shorter relative path: relative paths live in the scratch directory",
+        )
+    return raw
+
+
+def _data(tok: Token) -> bytes:
+    data = _path_bytes(tok)
+    if len(data) > DATA_MAX:
+        raise SyntaxProblem(f"data of {len(data)} bytes is over the {DATA_MAX}-byte limit")
+    return data
+
+
+def _fd(tok: Token) -> int:
+    fd = parse_int(tok.text, "a file descriptor")
+    if 0 <= fd <= 2:
+        raise SyntaxProblem(
+            f"fd {fd} is the process's std{['in', 'out', 'err'][fd]}, which sockrepl uses to talk to it",
+            "sockets start at fd 3; `state` lists each process's fds",
+        )
+    return fd
+
+
+def _name(tok: Token) -> str:
+    text = tok.text
+    if tok.quoted or not re.fullmatch(r"[A-Za-z_][\w.-]{0,31}", text):
+        raise SyntaxProblem(
+            f"{text!r} is not a process name",
+            "a name is a letter then letters, digits, '_', '.' or '-', e.g. server, c1",
+        )
+    if text in C.ALL_CONSTANTS or text in REGISTRY or text in ALIASES:
+        raise SyntaxProblem(f"{text!r} is a command or constant name, not a process name", "try server, client, c1")
+    return text
+
+
+def _signal(tok: Token) -> int:
+    text = tok.text.lstrip("-") if not tok.quoted else ""
+    name = text if text.startswith("SIG") else "SIG" + text
+    if name in C.SIGNALS:
+        return C.SIGNALS[name]
+    if text.isdigit() and 1 <= int(text) <= 64:
+        return int(text)
+    raise SyntaxProblem(f"unknown signal {tok.text!r}", "known: " + ", ".join(C.SIGNALS))
+
+
+def _seconds(tok: Token) -> float:
+    try:
+        value = float(tok.text)
+    except ValueError:
+        raise SyntaxProblem(f"seconds must be a number, not {tok.text!r}") from None
+    if not 0 <= value <= 600:
+        raise SyntaxProblem("seconds must be between 0 and 600")
+    return value
+
+
+def _choice(options: tuple[str, ...]):
+    def convert(tok: Token) -> str:
+        if tok.text in options:
+            return tok.text
+        raise SyntaxProblem(f"expected one of {', '.join(options)}, not {tok.text!r}")
+
+    return convert
+
+
+def _one_of(table: dict[str, int], what: str):
+    def convert(tok: Token) -> int:
+        if tok.text in table:
+            return table[tok.text]
+        if re.fullmatch(r"\d+", tok.text):
+            return parse_int(tok.text, what)
+        return _unknown(tok, table, what)
+
+    return convert
+
+
+def _unknown(tok: Token, table: dict[str, int], what: str):
+    close = difflib.get_close_matches(tok.text, list(table), n=1)
+    hint = f"did you mean {close[0]}?" if close else "known: " + ", ".join(table)
+    raise SyntaxProblem(f"unknown {what} {tok.text!r}", hint)
+
+
+def _socket_type(tok: Token) -> int:
+    return parse_flags(tok.text, {**C.SOCKET_TYPES, **C.SOCKET_TYPE_FLAGS}, "socket type")
+
+
+def _mode(tok: Token) -> int:
+    if not re.fullmatch(r"0?[0-7]{1,4}|0o[0-7]{1,4}", tok.text):
+        raise SyntaxProblem(f"mode must be octal like 0755, not {tok.text!r}")
+    return int(tok.text.removeprefix("0o"), 8)
+
+
+def _sockopt_value(tok: Token) -> int:
+    return parse_int(tok.text.lstrip("&"), "option value", 0)
+
+
+def _out_address(tok: Token) -> bool:
+    return tok.text != "NULL" and tok.text != "0"
+
+
+def _fcntl_op(tok: Token) -> str:
+    if tok.text in ("F_GETFL", "F_SETFL", "O_NONBLOCK"):
+        return tok.text
+    raise SyntaxProblem(f"fcntl knows F_GETFL, F_SETFL and O_NONBLOCK, not {tok.text!r}", "e.g. fcntl 3 O_NONBLOCK on")
+
+
+CONVERTERS: dict[str, Callable[[Token], Any]] = {
+    "fd": _fd,
+    "int": lambda t: parse_int(t.text, "the number"),
+    "backlog": lambda t: parse_int(t.text, "backlog"),
+    "size": lambda t: parse_int(t.text, "the buffer size", 0, RECV_MAX),
+    "len": lambda t: parse_int(t.text, "the length", 0, DATA_MAX),
+    "addrlen": lambda t: parse_int(t.text, "addrlen", 0, 110),
+    "protocol": lambda t: parse_int(t.text, "protocol"),
+    "domain": _one_of(C.DOMAINS, "domain"),
+    "socktype": _socket_type,
+    "msgflags": lambda t: parse_flags(t.text, C.MSG_FLAGS, "flag"),
+    "how": _one_of(C.SHUTDOWN_HOWS, "shutdown mode"),
+    "level": _one_of(C.SOCKOPT_LEVELS, "option level"),
+    "optname": _one_of(C.SOCKOPTS, "socket option"),
+    "optvalue": _sockopt_value,
+    "fcntlop": _fcntl_op,
+    "fcntlarg": lambda t: t.text,
+    "openflags": lambda t: parse_flags(t.text, C.OPEN_FLAGS, "open flag"),
+    "addr": _address,
+    "path": lambda t: _path_bytes(t),
+    "data": _data,
+    "mode": _mode,
+    "name": _name,
+    "names": _name,
+    "signal": _signal,
+    "disposition": _choice(("ignore", "default")),
+    "seconds": _seconds,
+    "word": lambda t: _word(t, "word"),
+    "ignore": lambda t: None,
+    "outaddr": _out_address,
+}
+
+FITS: dict[str, Callable[[Token], bool]] = {
+    "level": lambda t: t.text.startswith("SOL_"),
+    "name": lambda t: bool(re.fullmatch(r"[A-Za-z_][\w.-]*", t.text))
+    and t.text not in C.ALL_CONSTANTS
+    and not t.text.lstrip("-").isdigit()
+    and "SIG" + t.text not in C.SIGNALS,
+}
+
+
+# ---- cross-argument checks ------------------------------------------------
+
+
+def _check_len(args: dict) -> None:
+    """C form: the length argument may shorten the string, never lengthen it."""
+    length = args.pop("len", None)
+    if length is None:
+        return
+    if length > len(args["data"]):
+        raise SyntaxProblem(
+            f"length {length} is longer than the {len(args['data'])}-byte string",
+            "a C program would send whatever memory follows the string; give a length <= the string's",
+        )
+    args["data"] = args["data"][:length]
+
+
+def _check_setsockopt(args: dict) -> None:
+    if C.name_of(args["optname"], C.SOCKOPTS) not in C.SETTABLE_SOCKOPTS:
+        raise SyntaxProblem("sockrepl sets only SO_SNDBUF and SO_RCVBUF", "e.g. setsockopt 3 SO_SNDBUF 4096")
+
+
+def _check_fcntl(args: dict) -> None:
+    op, arg = args["op"], args.get("arg")
+    if op == "O_NONBLOCK":
+        if arg not in (None, "on", "off"):
+            raise SyntaxProblem("fcntl FD O_NONBLOCK takes on or off", "e.g. fcntl 3 O_NONBLOCK off")
+        args["op"], args["arg"] = "nonblock", arg != "off"
+    elif op == "F_GETFL":
+        if arg is not None:
+            raise SyntaxProblem("F_GETFL takes no argument", "e.g. fcntl 3 F_GETFL")
+        args["op"] = "getfl"
+    else:
+        if arg is None:
+            raise SyntaxProblem("F_SETFL needs the new flags", "e.g. fcntl 3 F_SETFL O_RDWR|O_NONBLOCK")
+        args["op"], args["arg"] = "setfl", parse_flags(arg, C.OPEN_FLAGS, "open flag")
+
+
+def _check_bind_address(args: dict) -> None:
+    if args["addr"] == b"\0":
+        raise SyntaxProblem("an abstract name needs at least one character after @", 'for autobind use ""')
+
+
+P = Param
+FD = P("fd", "fd")
+
+_command("spawn", "processes", "start one real child process per name (they own their fds)",
+         [P("names", "names")], options={"--user": "user", "--unprivileged": None},
+         example="spawn server client")
+_command("use", "processes", "make NAME the current process (the prompt shows it)", [P("name", "name")],
+         example="use client")
+_command("ps", "processes", "list the processes: name, pid, idle or blocked in which call", example="ps")
+_command("kill", "processes", "send a signal to a process (default SIGTERM): its fds close, peers see it",
+         [P("name", "name"), P("signal", "signal", C.SIGNALS["SIGTERM"])], example="kill client SIGKILL")
+_command("interrupt", "processes", "interrupt NAME's blocked call with SIGINT (Ctrl-C): it returns EINTR",
+         [P("name", "name", None)], example="interrupt server")
+_command("wait", "processes", "wait until NAME's blocked call finishes (default 5 seconds)",
+         [P("name", "name", None, skip_unless_fits=True), P("seconds", "seconds", 5.0)], example="wait server 2")
+_command("signal", "processes", "set what NAME does on a signal: ignore or default (SIGPIPE kills by default)",
+         [P("name", "name", None, skip_unless_fits=True), P("signal", "signal"), P("action", "disposition")],
+         example="signal client SIGPIPE ignore")
+
+_command("socket", "sockets", "create a socket: install a phone (stream) or a mailbox (datagram)",
+         [P("domain", "domain"), P("type", "socktype"), P("protocol", "protocol", 0)],
+         example="socket AF_UNIX SOCK_STREAM", syscall=True)
+_command("socketpair", "sockets", "create two sockets already connected to each other",
+         [P("domain", "domain"), P("type", "socktype"), P("protocol", "protocol", 0)],
+         c=(P("domain", "domain"), P("type", "socktype"), P("protocol", "protocol", 0), P("sv", "ignore", None)),
+         example="socketpair AF_UNIX SOCK_STREAM", syscall=True)
+_command("bind", "sockets", "give a socket an address: a phone number / a postal address",
+         [FD, P("addr", "addr", label="PATH")], c=(FD, P("addr", "addr"), P("addrlen", "addrlen", None)),
+         example="bind 3 srv.sock", syscall=True, check=_check_bind_address)
+_command("close", "sockets", "close an fd: hang up (the peer reads EOF)", [FD], example="close 4", syscall=True)
+_command("getsockname", "sockets", "the address a socket is bound to",
+         [FD], c=(FD, P("a", "ignore", None), P("b", "ignore", None)), example="getsockname 3", syscall=True)
+_command("getpeername", "sockets", "the address of the socket at the other end",
+         [FD], c=(FD, P("a", "ignore", None), P("b", "ignore", None)), example="getpeername 4", syscall=True)
+_command("getsockopt", "sockets", "read a socket option (SO_PEERCRED, SO_TYPE, SO_SNDBUF, SO_RCVBUF, SO_ERROR)",
+         [FD, P("level", "level", C.SOCKOPT_LEVELS["SOL_SOCKET"], skip_unless_fits=True), P("optname", "optname")],
+         c=(FD, P("level", "level"), P("optname", "optname"), P("v", "ignore", None), P("l", "ignore", None)),
+         example="getsockopt 4 SO_PEERCRED", syscall=True)
+_command("setsockopt", "sockets", "set SO_SNDBUF or SO_RCVBUF",
+         [FD, P("level", "level", C.SOCKOPT_LEVELS["SOL_SOCKET"], skip_unless_fits=True), P("optname", "optname"),
+          P("value", "optvalue")],
+         c=(FD, P("level", "level"), P("optname", "optname"), P("value", "optvalue"), P("l", "ignore", None)),
+         example="setsockopt 3 SO_SNDBUF 4096", syscall=True, check=_check_setsockopt)
+_command("fcntl", "sockets", "switch O_NONBLOCK on or off (or F_GETFL / F_SETFL)",
+         [FD, P("op", "fcntlop", label="O_NONBLOCK"), P("arg", "fcntlarg", None, label="on|off")],
+         example="fcntl 3 O_NONBLOCK on", syscall=True, check=_check_fcntl)
+
+_command("listen", "stream", "make a socket passive: turn the ringer on; BACKLOG bounds pending calls",
+         [FD, P("backlog", "backlog")], example="listen 3 1", syscall=True)
+_command("accept", "stream", "take the next pending connection: pick up the phone (waits if none)",
+         [FD], c=(FD, P("want_addr", "outaddr", False, label="addr"), P("l", "ignore", None)),
+         example="accept 3", syscall=True)
+_command("connect", "stream", "connect to a listening socket's address: dial its number",
+         [FD, P("addr", "addr", label="PATH")], c=(FD, P("addr", "addr"), P("addrlen", "addrlen", None)),
+         example="connect 3 srv.sock", syscall=True)
+_command("send", "stream", "send bytes on a connected socket (talk)",
+         [FD, P("data", "data"), P("flags", "msgflags", 0)],
+         c=(FD, P("data", "data"), P("len", "len", None), P("flags", "msgflags", 0)),
+         example='send 4 "hello\\n"', syscall=True, check=_check_len)
+_command("write", "stream", "write bytes to an fd (send without flags)",
+         [FD, P("data", "data")], c=(FD, P("data", "data"), P("len", "len", None)),
+         example='write 4 "hello\\n"', syscall=True, check=_check_len)
+_command("recv", "stream", "receive up to LEN bytes (default 1024); 0 means the peer hung up (EOF)",
+         [FD, P("size", "size", 1024, label="LEN"), P("flags", "msgflags", 0)],
+         c=(FD, P("buf", "ignore"), P("size", "size"), P("flags", "msgflags", 0)),
+         example="recv 4 1024", syscall=True)
+_command("read", "stream", "read up to LEN bytes from an fd (default 1024); 0 is EOF",
+         [FD, P("size", "size", 1024, label="LEN")], c=(FD, P("buf", "ignore"), P("size", "size")),
+         example="read 4", syscall=True)
+_command("shutdown", "stream", "close one direction: SHUT_WR says 'I am done talking' (peer reads EOF)",
+         [FD, P("how", "how")], example="shutdown 4 SHUT_WR", syscall=True)
+
+_command("sendto", "datagram", "post one datagram to an address: send a letter",
+         [FD, P("data", "data"), P("addr", "addr", label="PATH"), P("flags", "msgflags", 0)],
+         c=(FD, P("data", "data"), P("len", "len"), P("flags", "msgflags"), P("addr", "addr"),
+            P("addrlen", "addrlen", None)),
+         example='sendto 3 "hello" srv.sock', syscall=True, check=_check_len)
+_command("recvfrom", "datagram", "take one datagram and its sender's address: empty the mailbox",
+         [FD, P("size", "size", 1024, label="LEN"), P("flags", "msgflags", 0)],
+         c=(FD, P("buf", "ignore"), P("size", "size"), P("flags", "msgflags", 0),
+            P("want_addr", "outaddr", True, label="src_addr"), P("l", "ignore", None)),
+         example="recvfrom 3 10", syscall=True)
+
+_command("unlink", "files", "remove a file, e.g. a stale socket file", [P("path", "path")],
+         example="unlink srv.sock", syscall=True)
+_command("stat", "files", "show a file's type and mode (a socket file is S_IFSOCK)", [P("path", "path")],
+         c=(P("path", "path"), P("st", "ignore", None)), example="stat srv.sock", syscall=True)
+_command("open", "files", "try to open() a file (a socket file gives ENXIO: connect to it instead)",
+         [P("path", "path"), P("flags", "openflags", C.OPEN_FLAGS["O_RDWR"])], example="open srv.sock",
+         syscall=True)
+_command("chmod", "files", "change a file's permission bits (connect needs write permission)",
+         [P("path", "path"), P("mode", "mode")], example="chmod srv.sock 0500", syscall=True)
+_command("ls", "files", "list the session's socket files, like ls -l", example="ls")
+
+_command("state", "inspection", "print the state panel (--json: one line of JSON)",
+         options={"--json": None}, example="state")
+_command("ss", "inspection", "the kernel's view of the session's sockets, like ss -xap", example="ss")
+_command("help", "inspection", "list the commands, or show one command's usage",
+         [P("topic", "word", None)], example="help bind")
+_command("man", "inspection", "a system call's manual in short: signature, return value, errors",
+         [P("topic", "word")], example="man accept")
+
+_command("lesson", "lessons", "list the lessons, or start one", [P("topic", "word", None, label="NAME")],
+         example="lesson phone")
+_command("next", "lessons", "run the lesson's next step", example="next")
+_command("back", "lessons", "go back one step (replays the lesson up to there)", example="back")
+_command("reset", "lessons", "start the lesson again from a fresh session", example="reset")
+_command("goto", "lessons", "replay the lesson up to step N", [P("step", "int")], example="goto 3")
+
+_command("exit", "session", "leave sockrepl (Ctrl-D): every process and socket file goes", aliases=("quit",),
+         example="exit")
+
+
+def parse(line: str) -> Command | None:
+    """Parse one line; None for blank lines and comments; ParseError otherwise."""
+    try:
+        split = split_line(line)
+    except SyntaxProblem as problem:
+        raise ParseError(problem.message, None, problem.hint) from None
+    if split is None:
+        return None
+    name = ALIASES.get(split.name, split.name)
+    spec = REGISTRY.get(name)
+    if spec is None:
+        raise ParseError(f"unknown command {split.name!r}", None, _suggest(split.name))
+    try:
+        args = _bind_args(spec, split)
+        if spec.check:
+            spec.check(args)
+    except SyntaxProblem as problem:
+        raise ParseError(f"{name}: {problem.message}", _usage_for(spec, split.c_form), problem.hint) from None
+    return Command(name, args, split.process, line.strip(), split.c_form)
+
+
+def _usage_for(spec: Spec, c_form: bool) -> str:
+    return (spec.c_usage if c_form and spec.c_usage else spec.usage)
+
+
+def _suggest(word: str) -> str:
+    close = difflib.get_close_matches(word, [*REGISTRY, *ALIASES], n=1, cutoff=0.6)
+    if close:
+        return f"did you mean {close[0]!r}? (help lists the commands)"
+    return "help lists the commands"
+
+
+def _bind_args(spec: Spec, line: Line) -> dict[str, Any]:
+    tokens = list(line.tokens)
+    args: dict[str, Any] = {}
+    if not line.c_form:
+        tokens = _take_options(spec, tokens, args)
+    elif not spec.syscall:
+        raise SyntaxProblem(f"{spec.name} is a sockrepl command, not a system call", f"type it as: {spec.usage}")
+    params = spec.c if (line.c_form and spec.c is not None) else spec.shell
+    for index, param in enumerate(params):
+        if param.kind == "names":
+            if not tokens:
+                raise SyntaxProblem("give at least one name")
+            args[param.name] = [_name(t) for t in tokens]
+            if len(args[param.name]) != len(set(args[param.name])):
+                raise SyntaxProblem("a name appears twice")
+            tokens = []
+            continue
+        required_after = sum(1 for p in params[index + 1 :] if not p.optional)
+        fits = FITS.get(param.kind)
+        if param.skip_unless_fits and tokens and (
+            (fits and not fits(tokens[0])) or len(tokens) <= required_after
+        ):
+            args[param.name] = param.default
+            continue
+        if not tokens:
+            if not param.optional:
+                raise SyntaxProblem(f"missing {param.usage()}")
+            args[param.name] = param.default
+            continue
+        args[param.name] = CONVERTERS[param.kind](tokens.pop(0))
+    if tokens:
+        raise SyntaxProblem(f"too many arguments (unexpected {tokens[0].text!r})")
+    ignored = {p.name for p in params if p.kind == "ignore"}
+    return {k: v for k, v in args.items() if k not in ignored}
+
+
+def _take_options(spec: Spec, tokens: list[Token], args: dict) -> list[Token]:
+    rest = []
+    i = 0
+    for key in spec.options:
+        args[key.lstrip("-").replace("-", "_")] = None if spec.options[key] else False
+    while i < len(tokens):
+        tok = tokens[i]
+        if not tok.quoted and tok.text.startswith("--"):
+            if tok.text not in spec.options:
+                known = ", ".join(spec.options) or "none"
+                raise SyntaxProblem(f"unknown option {tok.text}", f"options of {spec.name}: {known}")
+            key = tok.text.lstrip("-").replace("-", "_")
+            if spec.options[tok.text]:
+                if i + 1 >= len(tokens):
+                    raise SyntaxProblem(f"{tok.text} needs a value")
+                args[key] = tokens[i + 1].text
+                i += 2
+                continue
+            args[key] = True
+        else:
+            rest.append(tok)
+        i += 1
+    return rest
+
+
+def commands_in_group(group: str) -> list[Spec]:
+    return [s for s in REGISTRY.values() if s.group == group]

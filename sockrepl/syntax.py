@@ -1,0 +1,239 @@
+"""Lexing of one command line: C strings, words, numbers, flag sets.
+
+Pure functions; every failure is a `SyntaxProblem` whose message a student can
+act on. Lines may carry undecodable bytes (batch input is read as bytes and
+decoded with surrogateescape), so data turns back into the exact bytes typed.
+"""
+
+import re
+from dataclasses import dataclass
+
+SUN_PATH_MAX = 108
+C_INT_MIN, C_INT_MAX = -(2**31), 2**31 - 1
+DATA_MAX = 4 * 1024 * 1024
+
+
+class SyntaxProblem(Exception):
+    """A line that cannot be understood; `hint` says what to type instead."""
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+@dataclass(frozen=True)
+class Token:
+    """A word as typed. `data` holds the decoded bytes of a quoted C string."""
+
+    text: str
+    data: bytes | None = None
+
+    @property
+    def quoted(self) -> bool:
+        return self.data is not None
+
+
+_SIMPLE_ESCAPES = {
+    "n": b"\n", "t": b"\t", "r": b"\r", "\\": b"\\", '"': b'"', "'": b"'",
+    "a": b"\a", "b": b"\b", "f": b"\f", "v": b"\v", "e": b"\x1b", "?": b"?",
+}
+_PROCESS_PREFIX = re.compile(r"^([A-Za-z_][\w.-]*)\s*[:>](?:\s+|$)(.*)$", re.S)
+_C_CALL = re.compile(r"^([A-Za-z_]\w*)\s*\((.*)\)\s*;?\s*$", re.S)
+
+
+def encode(text: str) -> bytes:
+    return text.encode("utf-8", "surrogateescape")
+
+
+def read_c_string(line: str, start: int) -> tuple[bytes, int]:
+    """Decode the C string literal opening at line[start] (a quote).
+
+    Returns its bytes and the index just past the closing quote.
+    """
+    quote = line[start]
+    out = bytearray()
+    i = start + 1
+    while i < len(line):
+        ch = line[i]
+        if ch == quote:
+            return bytes(out), i + 1
+        if ch != "\\":
+            out += encode(ch)
+            i += 1
+            continue
+        if i + 1 >= len(line):
+            break
+        esc = line[i + 1]
+        if esc in _SIMPLE_ESCAPES:
+            out += _SIMPLE_ESCAPES[esc]
+            i += 2
+        elif esc == "x":
+            digits = re.match(r"[0-9a-fA-F]{1,2}", line[i + 2 : i + 4])
+            if not digits:
+                raise SyntaxProblem(r"\x needs one or two hex digits", r'write "\x00" as "\x00"')
+            out.append(int(digits.group(), 16))
+            i += 2 + len(digits.group())
+        elif esc in "01234567":
+            digits = re.match(r"[0-7]{1,3}", line[i + 1 : i + 4]).group()
+            out.append(int(digits, 8) & 0xFF)
+            i += 1 + len(digits)
+        else:
+            raise SyntaxProblem(
+                f"unknown escape \\{esc} in a string",
+                r"known escapes: \n \t \r \\ \" \0 \xHH",
+            )
+    raise SyntaxProblem(f"unterminated string: missing closing {quote}", f"close the string with {quote}")
+
+
+def _read_repeat(line: str, i: int) -> tuple[int, int]:
+    """`*N` right after a string repeats it: "x"*1000000 is a megabyte."""
+    match = re.match(r"\*(\d+)", line[i:])
+    if not match:
+        return 1, i
+    count = int(match.group(1))
+    return count, i + len(match.group())
+
+
+def split_shell(line: str) -> list[Token]:
+    """Split on blanks; quoted strings become data; `A | B` joins into `A|B`."""
+    tokens: list[Token] = []
+    i = 0
+    while i < len(line):
+        ch = line[i]
+        if ch.isspace():
+            i += 1
+            continue
+        if ch in "\"'":
+            data, i = read_c_string(line, i)
+            count, i = _read_repeat(line, i)
+            tokens.append(Token(line[:i], _repeat(data, count)))
+            continue
+        j = i
+        while j < len(line) and not line[j].isspace() and line[j] not in "\"'":
+            j += 1
+        tokens.append(Token(line[i:j]))
+        i = j
+    return _join_pipes(tokens)
+
+
+def _repeat(data: bytes, count: int) -> bytes:
+    if len(data) * count > DATA_MAX:
+        raise SyntaxProblem(
+            f"that string would be {len(data) * count} bytes; sockrepl sends at most {DATA_MAX}",
+            'try a smaller repeat, e.g. "x"*1000000',
+        )
+    return data * count
+
+
+def _join_pipes(tokens: list[Token]) -> list[Token]:
+    joined: list[Token] = []
+    for tok in tokens:
+        if joined and not tok.quoted and not joined[-1].quoted and (
+            tok.text.startswith("|") or joined[-1].text.endswith("|")
+        ):
+            joined[-1] = Token(joined[-1].text + tok.text)
+        else:
+            joined.append(tok)
+    return joined
+
+
+def split_c_args(text: str) -> list[Token]:
+    """Split `3, "a,b", sizeof(x)` at top-level commas."""
+    if not text.strip():
+        return []
+    tokens: list[Token] = []
+    depth = 0
+    i = 0
+    current = ""
+    data: bytes | None = None
+    while i < len(text):
+        ch = text[i]
+        if ch in "\"'":
+            start = i
+            raw, i = read_c_string(text, i)
+            count, i = _read_repeat(text, i)
+            data = (data or b"") + _repeat(raw, count)
+            current += text[start:i]
+            continue
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        if ch == "," and depth == 0:
+            tokens.append(_c_token(current, data))
+            current, data = "", None
+        else:
+            current += ch
+        i += 1
+    if depth:
+        raise SyntaxProblem("unbalanced parentheses", "check the ( and ) of the call")
+    tokens.append(_c_token(current, data))
+    return tokens
+
+
+def _c_token(text: str, data: bytes | None) -> Token:
+    text = text.strip()
+    if not text:
+        raise SyntaxProblem("empty argument between commas", "remove the extra comma")
+    if data is not None and not re.fullmatch(r"""(["']).*\1(\*\d+)?""", text, re.S):
+        raise SyntaxProblem(f"cannot use {text!r} as an argument", 'write a plain string such as "hello"')
+    return Token(text, data)
+
+
+@dataclass(frozen=True)
+class Line:
+    """A line split into its parts, before the command table gives them meaning."""
+
+    name: str
+    tokens: list[Token]
+    process: str | None
+    c_form: bool
+
+
+def split_line(line: str) -> Line | None:
+    """None for a blank line or a comment."""
+    text = line.strip()
+    if not text or text.startswith("#"):
+        return None
+    process = None
+    prefix = _PROCESS_PREFIX.match(text)
+    if prefix:
+        process, text = prefix.group(1), prefix.group(2).strip()
+        if not text:
+            return Line("use", [Token(process)], None, False)
+    call = _C_CALL.match(text)
+    if call:
+        return Line(call.group(1), split_c_args(call.group(2)), process, True)
+    tokens = split_shell(text)
+    head = tokens[0]
+    if head.quoted:
+        raise SyntaxProblem("a line starts with a command name, not a string", "type help for the commands")
+    return Line(head.text, tokens[1:], process, False)
+
+
+def parse_int(text: str, what: str, low: int = C_INT_MIN, high: int = C_INT_MAX) -> int:
+    try:
+        value = int(text, 0) if not re.fullmatch(r"-?0\d+", text) else int(text, 10)
+    except ValueError:
+        raise SyntaxProblem(f"{what} must be a number, not {text!r}") from None
+    if not low <= value <= high:
+        raise SyntaxProblem(f"{what} {value} is out of range ({low}..{high})")
+    return value
+
+
+def parse_flags(text: str, table: dict[str, int], what: str, aliases: dict[str, str] | None = None) -> int:
+    """`A|B|0x4` into a number; names from `table` only."""
+    value = 0
+    for part in text.split("|"):
+        part = part.strip()
+        if not part:
+            raise SyntaxProblem(f"empty name in {what} {text!r}")
+        name = (aliases or {}).get(part, part)
+        if name in table:
+            value |= table[name]
+        elif re.fullmatch(r"-?(0x[0-9a-fA-F]+|\d+)", part):
+            value |= parse_int(part, what)
+        else:
+            raise SyntaxProblem(f"unknown {what} {part!r}", "known: " + ", ".join(table))
+    return value

@@ -1,0 +1,338 @@
+"""The child process of a session: runs one system call at a time on its own fds.
+
+Started as `python -I -S worker.py PARENT_PID [UID GID]` with stdin/stdout as
+pipes to the session, so fds 0-2 are the tool's and the first socket is fd 3,
+as in a C program. Stdlib only, no imports from sockrepl: it must start fast.
+
+Calls go through libc with ctypes, not Python's socket module, so the worker
+behaves like a C program: one syscall per request, the kernel's return value
+and errno as they are, no PEP 475 retry after EINTR (a SIGINT from the session
+makes a blocked call return -1 EINTR), SIGPIPE at its default action.
+
+Protocol: one JSON object a line each way. Bytes travel as hex strings in the
+fields named in BYTE_FIELDS.
+"""
+
+import ctypes
+import json
+import os
+import signal
+import struct
+import sys
+
+BYTE_FIELDS = ("addr", "data", "path")
+AF_UNIX = 1
+SOCK_DGRAM = 2
+SOL_SOCKET = 1
+SO_TYPE = 3
+SO_PEERCRED = 17
+FIONREAD = 0x541B
+F_GETFL, F_SETFL = 3, 4
+O_NONBLOCK = 0o4000
+PR_SET_PDEATHSIG = 1
+SOCKADDR_UN_SIZE = 110
+
+libc = ctypes.CDLL(None, use_errno=True)
+c_int, c_void_p, c_size_t, c_uint = ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint
+libc.send.argtypes = [c_int, c_void_p, c_size_t, c_int]
+libc.sendto.argtypes = [c_int, c_void_p, c_size_t, c_int, c_void_p, c_uint]
+libc.write.argtypes = [c_int, c_void_p, c_size_t]
+libc.read.argtypes = [c_int, c_void_p, c_size_t]
+libc.send.restype = libc.sendto.restype = libc.write.restype = libc.read.restype = ctypes.c_ssize_t
+libc.recvmsg.restype = ctypes.c_ssize_t
+
+
+class IoVec(ctypes.Structure):
+    _fields_ = [("base", c_void_p), ("len", c_size_t)]
+
+
+class MsgHdr(ctypes.Structure):
+    _fields_ = [
+        ("name", c_void_p), ("namelen", c_uint), ("iov", ctypes.POINTER(IoVec)),
+        ("iovlen", c_size_t), ("control", c_void_p), ("controllen", c_size_t), ("flags", c_int),
+    ]
+
+
+def result(ret, **extra):
+    """A reply: the return value, errno when it failed, and out-parameters."""
+    reply = {"ret": ret, "errno": ctypes.get_errno() if ret == -1 else 0}
+    reply.update(extra)
+    return reply
+
+
+def sockaddr(path):
+    """struct sockaddr_un for `path` (b"" = family only, for autobind)."""
+    return struct.pack("=H", AF_UNIX) + path.ljust(SOCKADDR_UN_SIZE - 2, b"\0")
+
+
+def unpack_sockaddr(buf, length):
+    """sun_path bytes as the kernel returned them, or None for no address."""
+    if length <= 2:
+        return None
+    path = bytes(buf[2:length])
+    return path if path.startswith(b"\0") else path.split(b"\0", 1)[0]
+
+
+def call_with_address(func, req):
+    path = req["addr"]
+    length = req.get("addrlen")
+    if length is None:
+        length = 2 + len(path)
+    buf = ctypes.create_string_buffer(sockaddr(path), SOCKADDR_UN_SIZE)
+    return result(func(req["fd"], buf, length), addrlen=length)
+
+
+def op_socket(req):
+    return result(libc.socket(req["domain"], req["type"], req["protocol"]))
+
+
+def op_socketpair(req):
+    fds = (c_int * 2)()
+    ret = libc.socketpair(req["domain"], req["type"], req["protocol"], fds)
+    return result(ret, fds=list(fds) if ret == 0 else None)
+
+
+def op_bind(req):
+    return call_with_address(libc.bind, req)
+
+
+def op_connect(req):
+    return call_with_address(libc.connect, req)
+
+
+def op_listen(req):
+    return result(libc.listen(req["fd"], req["backlog"]))
+
+
+def address_out(want):
+    """A sockaddr buffer and its value-result length, or NULLs."""
+    if not want:
+        return None, None
+    return ctypes.create_string_buffer(SOCKADDR_UN_SIZE), c_uint(SOCKADDR_UN_SIZE)
+
+
+def op_accept(req):
+    buf, length = address_out(req.get("want_addr"))
+    ret = libc.accept(req["fd"], buf, ctypes.byref(length) if length is not None else None)
+    return result(ret, **addr_fields(buf, length, ret))
+
+
+def addr_fields(buf, length, ret):
+    if buf is None or ret == -1:
+        return {}
+    return {"addr": unpack_sockaddr(buf, length.value), "addrlen": length.value}
+
+
+def op_send(req):
+    data = req["data"]
+    return result(libc.send(req["fd"], data, len(data), req["flags"]))
+
+
+def op_write(req):
+    data = req["data"]
+    return result(libc.write(req["fd"], data, len(data)))
+
+
+def op_sendto(req):
+    data = req["data"]
+    path = req["addr"]
+    length = req.get("addrlen")
+    if length is None:
+        length = 2 + len(path)
+    buf = ctypes.create_string_buffer(sockaddr(path), SOCKADDR_UN_SIZE)
+    return result(libc.sendto(req["fd"], data, len(data), req["flags"], buf, length), addrlen=length)
+
+
+def first_datagram_length(fd):
+    """Size of the next datagram if one is queued (FIONREAD), to tell how much truncation loses."""
+    kind, size = c_int(0), c_uint(4)
+    if libc.getsockopt(fd, SOL_SOCKET, SO_TYPE, ctypes.byref(kind), ctypes.byref(size)) or kind.value != SOCK_DGRAM:
+        return None
+    queued = c_int(0)
+    if libc.ioctl(fd, FIONREAD, ctypes.byref(queued)) or queued.value == 0:
+        return None
+    return queued.value
+
+
+def receive(req, want_addr):
+    """recv/recvfrom through recvmsg, which reports MSG_TRUNC in msg_flags."""
+    size = req["size"]
+    first = first_datagram_length(req["fd"])
+    data = ctypes.create_string_buffer(max(size, 1))
+    iov = IoVec(ctypes.cast(data, c_void_p), size)
+    name, _ = address_out(want_addr)
+    msg = MsgHdr(ctypes.cast(name, c_void_p) if name is not None else None,
+                 SOCKADDR_UN_SIZE if name is not None else 0, ctypes.pointer(iov), 1, None, 0, 0)
+    ret = libc.recvmsg(req["fd"], ctypes.byref(msg), req["flags"])
+    extra = {"msg_flags": msg.flags, "first_len": first}
+    if ret >= 0:
+        extra["data"] = data.raw[: min(ret, size)]
+        if name is not None:
+            extra["addr"] = unpack_sockaddr(name, msg.namelen)
+            extra["addrlen"] = msg.namelen
+    return result(ret, **extra)
+
+
+def op_recv(req):
+    return receive(req, False)
+
+
+def op_recvfrom(req):
+    return receive(req, req.get("want_addr", True))
+
+
+def op_read(req):
+    size = req["size"]
+    buf = ctypes.create_string_buffer(max(size, 1))
+    ret = libc.read(req["fd"], buf, size)
+    return result(ret, data=buf.raw[:ret] if ret >= 0 else None)
+
+
+def op_close(req):
+    return result(libc.close(req["fd"]))
+
+
+def op_shutdown(req):
+    return result(libc.shutdown(req["fd"], req["how"]))
+
+
+def name_call(func, req):
+    buf, length = address_out(True)
+    ret = func(req["fd"], buf, ctypes.byref(length))
+    return result(ret, **addr_fields(buf, length, ret))
+
+
+def op_getsockname(req):
+    return name_call(libc.getsockname, req)
+
+
+def op_getpeername(req):
+    return name_call(libc.getpeername, req)
+
+
+def op_getsockopt(req):
+    if req["optname"] == SO_PEERCRED:
+        value, size = (c_int * 3)(), c_uint(12)
+    else:
+        value, size = (c_int * 1)(), c_uint(4)
+    ret = libc.getsockopt(req["fd"], req["level"], req["optname"], value, ctypes.byref(size))
+    return result(ret, value=list(value)[: size.value // 4] if ret == 0 else None, optlen=size.value)
+
+
+def op_setsockopt(req):
+    value = c_int(req["value"])
+    return result(libc.setsockopt(req["fd"], req["level"], req["optname"], ctypes.byref(value), 4))
+
+
+def op_fcntl(req):
+    fd, op = req["fd"], req["op"]
+    if op == "setfl":
+        return result(libc.fcntl(fd, F_SETFL, c_int(req["arg"])), newflags=req["arg"])
+    flags = libc.fcntl(fd, F_GETFL)
+    if op == "getfl" or flags == -1:
+        return result(flags)
+    new = (flags | O_NONBLOCK) if req["arg"] else (flags & ~O_NONBLOCK)
+    return result(libc.fcntl(fd, F_SETFL, c_int(new)), getfl=flags, newflags=new)
+
+
+def os_call(func, *args, **extra):
+    """Calls that never block go through os: the errno comes back in OSError."""
+    try:
+        value = func(*args)
+    except OSError as exc:
+        return {"ret": -1, "errno": exc.errno or 0, **extra}
+    return {"ret": 0 if value is None else value, "errno": 0, **extra}
+
+
+def op_unlink(req):
+    return os_call(os.unlink, req["path"])
+
+
+def op_chmod(req):
+    return os_call(os.chmod, req["path"], req["mode"])
+
+
+def op_open(req):
+    return os_call(os.open, req["path"], req["flags"])
+
+
+def op_stat(req):
+    try:
+        st = os.stat(req["path"])
+    except OSError as exc:
+        return {"ret": -1, "errno": exc.errno or 0}
+    return {"ret": 0, "errno": 0, "mode": st.st_mode, "size": st.st_size, "uid": st.st_uid,
+            "gid": st.st_gid, "ino": st.st_ino}
+
+
+def op_signal(req):
+    action = signal.SIG_IGN if req["action"] == "ignore" else signal.SIG_DFL
+    try:
+        previous = signal.signal(req["signal"], action)
+    except (OSError, ValueError):
+        return {"ret": -1, "errno": 22}
+    names = {signal.SIG_IGN: "SIG_IGN", signal.SIG_DFL: "SIG_DFL"}
+    return {"ret": 0, "errno": 0, "previous": names.get(previous, "handler")}
+
+
+OPS = {name[3:]: func for name, func in globals().items() if name.startswith("op_")}
+
+
+def decode_request(line):
+    req = json.loads(line)
+    for key in BYTE_FIELDS:
+        if isinstance(req.get(key), str):
+            req[key] = bytes.fromhex(req[key])
+    return req
+
+
+def encode_reply(reply):
+    for key in BYTE_FIELDS:
+        if isinstance(reply.get(key), bytes):
+            reply[key] = reply[key].hex()
+    return (json.dumps(reply, separators=(",", ":")) + "\n").encode()
+
+
+def write_all(data):
+    view = memoryview(data)
+    while view:
+        view = view[os.write(1, view):]
+
+
+def become(uid, gid):
+    """Drop root for `spawn --user`: done here because the interpreter may sit in a private home."""
+    os.setgroups([])
+    os.setgid(gid)
+    os.setuid(uid)
+
+
+def on_sigint(signum, frame):
+    """Caught, so a blocked syscall returns EINTR; the caller reports it."""
+
+
+def main(argv):
+    parent = int(argv[1])
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        return 1
+    os.umask(0o022)
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, on_sigint)
+    if len(argv) > 3:
+        become(int(argv[2]), int(argv[3]))
+    write_all(encode_reply({"hello": os.getpid(), "uid": os.getuid(), "gid": os.getgid()}))
+    stdin = sys.stdin.buffer
+    while True:
+        line = stdin.readline()
+        if not line:
+            return 0
+        try:
+            req = decode_request(line)
+            reply = OPS[req["op"]](req)
+        except Exception as exc:  # a bug of ours must not kill the process and its fds
+            reply = {"internal": f"{type(exc).__name__}: {exc}"}
+        write_all(encode_reply(reply))
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
