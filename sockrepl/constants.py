@@ -54,7 +54,7 @@ SIGNALS = {
     )
 }
 
-ERRNO_NAMES = dict(_errno.errorcode)
+ERRNO_NAMES = {**_errno.errorcode, _errno.EOPNOTSUPP: "EOPNOTSUPP"}  # strace's name for 95, not ENOTSUP
 
 
 def errno_text(code: int) -> str:
