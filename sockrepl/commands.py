@@ -306,19 +306,19 @@ def _check_setsockopt(args: dict) -> None:
 
 
 def _check_fcntl(args: dict) -> None:
-    op, arg = args["op"], args.get("arg")
+    op, arg = args["cmd"], args.get("arg")
     if op == "O_NONBLOCK":
         if arg not in (None, "on", "off"):
             raise SyntaxProblem("fcntl FD O_NONBLOCK takes on or off", "e.g. fcntl 3 O_NONBLOCK off")
-        args["op"], args["arg"] = "nonblock", arg != "off"
+        args["cmd"], args["arg"] = "nonblock", arg != "off"
     elif op == "F_GETFL":
         if arg is not None:
             raise SyntaxProblem("F_GETFL takes no argument", "e.g. fcntl 3 F_GETFL")
-        args["op"] = "getfl"
+        args["cmd"] = "getfl"
     else:
         if arg is None:
             raise SyntaxProblem("F_SETFL needs the new flags", "e.g. fcntl 3 F_SETFL O_RDWR|O_NONBLOCK")
-        args["op"], args["arg"] = "setfl", parse_flags(arg, C.OPEN_FLAGS, "open flag")
+        args["cmd"], args["arg"] = "setfl", parse_flags(arg, C.OPEN_FLAGS, "open flag")
 
 
 def _check_bind_address(args: dict) -> None:
@@ -370,7 +370,7 @@ _command("setsockopt", "sockets", "set SO_SNDBUF or SO_RCVBUF",
          c=(FD, P("level", "level"), P("optname", "optname"), P("value", "optvalue"), P("l", "ignore", None)),
          example="setsockopt 3 SO_SNDBUF 4096", syscall=True, check=_check_setsockopt)
 _command("fcntl", "sockets", "switch O_NONBLOCK on or off (or F_GETFL / F_SETFL)",
-         [FD, P("op", "fcntlop", label="O_NONBLOCK"), P("arg", "fcntlarg", None, label="on|off")],
+         [FD, P("cmd", "fcntlop", label="O_NONBLOCK"), P("arg", "fcntlarg", None, label="on|off")],
          example="fcntl 3 O_NONBLOCK on", syscall=True, check=_check_fcntl)
 
 _command("listen", "stream", "make a socket passive: turn the ringer on; BACKLOG bounds pending calls",

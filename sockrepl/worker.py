@@ -143,28 +143,32 @@ def op_sendto(req):
     return result(libc.sendto(req["fd"], data, len(data), req["flags"], buf, length), addrlen=length)
 
 
-def first_datagram_length(fd):
-    """Size of the next datagram if one is queued (FIONREAD), to tell how much truncation loses."""
+def peek_kind(fd):
+    """The socket's type, and the size of the next datagram if one is queued (FIONREAD).
+
+    Both are read before receiving so the transcript can say how many bytes a
+    truncated datagram lost, and whether a 0 return means EOF.
+    """
     kind, size = c_int(0), c_uint(4)
-    if libc.getsockopt(fd, SOL_SOCKET, SO_TYPE, ctypes.byref(kind), ctypes.byref(size)) or kind.value != SOCK_DGRAM:
-        return None
+    if libc.getsockopt(fd, SOL_SOCKET, SO_TYPE, ctypes.byref(kind), ctypes.byref(size)):
+        return None, None
     queued = c_int(0)
-    if libc.ioctl(fd, FIONREAD, ctypes.byref(queued)) or queued.value == 0:
-        return None
-    return queued.value
+    if kind.value != SOCK_DGRAM or libc.ioctl(fd, FIONREAD, ctypes.byref(queued)) or queued.value == 0:
+        return kind.value, None
+    return kind.value, queued.value
 
 
 def receive(req, want_addr):
     """recv/recvfrom through recvmsg, which reports MSG_TRUNC in msg_flags."""
     size = req["size"]
-    first = first_datagram_length(req["fd"])
+    kind, first = peek_kind(req["fd"])
     data = ctypes.create_string_buffer(max(size, 1))
     iov = IoVec(ctypes.cast(data, c_void_p), size)
     name, _ = address_out(want_addr)
     msg = MsgHdr(ctypes.cast(name, c_void_p) if name is not None else None,
                  SOCKADDR_UN_SIZE if name is not None else 0, ctypes.pointer(iov), 1, None, 0, 0)
     ret = libc.recvmsg(req["fd"], ctypes.byref(msg), req["flags"])
-    extra = {"msg_flags": msg.flags, "first_len": first}
+    extra = {"msg_flags": msg.flags, "first_len": first, "sotype": kind}
     if ret >= 0:
         extra["data"] = data.raw[: min(ret, size)]
         if name is not None:
@@ -183,9 +187,10 @@ def op_recvfrom(req):
 
 def op_read(req):
     size = req["size"]
+    kind, _ = peek_kind(req["fd"])
     buf = ctypes.create_string_buffer(max(size, 1))
     ret = libc.read(req["fd"], buf, size)
-    return result(ret, data=buf.raw[:ret] if ret >= 0 else None)
+    return result(ret, data=buf.raw[:ret] if ret >= 0 else None, sotype=kind)
 
 
 def op_close(req):
@@ -225,7 +230,7 @@ def op_setsockopt(req):
 
 
 def op_fcntl(req):
-    fd, op = req["fd"], req["op"]
+    fd, op = req["fd"], req["cmd"]
     if op == "setfl":
         return result(libc.fcntl(fd, F_SETFL, c_int(req["arg"])), newflags=req["arg"])
     flags = libc.fcntl(fd, F_GETFL)

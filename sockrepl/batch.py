@@ -1,0 +1,91 @@
+"""`sockrepl run FILE` / `sockrepl run -`: the same commands without a terminal.
+
+Prints the transcript one flushed line per event. Exit status 0 when every
+line parsed, 2 when a line was malformed (a syscall error is a result, not a
+failure). No prompt_toolkit here, and rich only if a view needs it.
+"""
+
+import os
+import signal
+import sys
+from typing import BinaryIO, TextIO
+
+from sockrepl.events import UsageError
+from sockrepl.render import event_lines, plain
+from sockrepl.session import Session
+
+
+class Stop(Exception):
+    """A signal asked sockrepl to leave; cleanup still runs."""
+
+    def __init__(self, signum: int):
+        self.signum = signum
+
+
+def _raise_stop(signum, frame):
+    raise Stop(signum)
+
+
+def run_script(source: BinaryIO, out: TextIO, color: bool = False, width: int = 100) -> int:
+    """Run every line of `source`; return the exit status."""
+    if color:
+        from sockrepl.theme import ansi as draw
+    else:
+        draw = plain
+
+    def emit(events, line_number=None):
+        for event in events:
+            lines = event_lines(event, width)
+            if isinstance(event, UsageError) and line_number is not None:
+                lines[0] = [("class:error", f"line {line_number}: ")] + lines[0]
+            out.write(draw(lines) + "\n")
+            out.flush()
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _raise_stop)
+    session = Session()
+    print(f"sockrepl: scratch directory {session.scratch} (relative paths live here)", file=sys.stderr)
+    status = 0
+    try:
+        for number, raw in enumerate(source, 1):
+            line = raw.decode("utf-8", "surrogateescape").rstrip("\r\n")
+            emit(session.poll())
+            events = session.run_line(line)
+            if any(isinstance(e, UsageError) for e in events):
+                status = 2
+            emit(events, number)
+            if line.strip() in ("exit", "quit"):
+                break
+    except Stop as stop:
+        status = 128 + stop.signum
+    except KeyboardInterrupt:
+        status = 130
+    finally:
+        events = session.close()
+    try:
+        emit(events)
+    except BrokenPipeError:
+        pass
+    return status
+
+
+def run_path(path: str, color: bool) -> int:
+    if path == "-":
+        return _guarded(sys.stdin.buffer, color)
+    try:
+        handle = open(path, "rb")
+    except OSError as error:
+        print(f"sockrepl: cannot read {path}: {error.strerror}", file=sys.stderr)
+        return 2
+    with handle:
+        return _guarded(handle, color)
+
+
+def _guarded(source: BinaryIO, color: bool) -> int:
+    """A reader that went away (`| head -1`) ends the run quietly."""
+    try:
+        return run_script(source, sys.stdout, color)
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141

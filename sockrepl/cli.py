@@ -1,0 +1,68 @@
+"""Entry point: `sockrepl` (interactive), `sockrepl run`, `sockrepl lesson`."""
+
+import argparse
+import os
+import sys
+
+from sockrepl import __version__
+
+DESCRIPTION = """Learn UNIX domain sockets by making the system calls yourself:
+socket, bind, listen, accept, connect, send, recv... one at a time, on real
+AF_UNIX file descriptors held by real processes, with the kernel's own view
+of their state always in sight."""
+
+EPILOG = """examples:
+  sockrepl                      interactive session (type help)
+  sockrepl run script.txt       run commands from a file, print the transcript
+  printf 'spawn a\\na: socket AF_UNIX SOCK_STREAM\\n' | sockrepl run -
+  sockrepl lesson               list the lessons
+  sockrepl lesson phone         step through a lesson
+  sockrepl lesson --check       check every lesson against the kernel"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sockrepl", description=DESCRIPTION, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"sockrepl {__version__}")
+    sub = parser.add_subparsers(dest="mode", metavar="{run,lesson}")
+    run = sub.add_parser("run", help="run commands from FILE (- for stdin) and print the transcript")
+    run.add_argument("file", metavar="FILE", help="a file of sockrepl commands, or - for standard input")
+    run.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                     help="colour the transcript (auto: only on a terminal)")
+    lesson = sub.add_parser("lesson", help="list, step through, or check the lessons")
+    lesson.add_argument("names", nargs="*", metavar="NAME", help="a lesson name or a path to a lesson file")
+    lesson.add_argument("--present", action="store_true", help="the instructor's projector view")
+    lesson.add_argument("--check", action="store_true", help="run the lessons against the kernel (no names: all)")
+    return parser
+
+
+def wants_color(choice: str) -> bool:
+    if choice == "always" or os.environ.get("FORCE_COLOR"):
+        return choice != "never"
+    return choice == "auto" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.mode == "run":
+            from sockrepl.batch import run_path
+
+            return run_path(args.file, wants_color(args.color))
+        if args.mode == "lesson":
+            from sockrepl.lessons_cli import main as lesson_main
+
+            return lesson_main(args)
+        from sockrepl.repl import main as repl_main
+
+        return repl_main()
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:  # our bug: say so in one line, cleanup already ran in the modes' finally
+        if os.environ.get("SOCKREPL_DEBUG"):
+            raise
+        print(f"sockrepl: internal error: {type(error).__name__}: {error}", file=sys.stderr)
+        print("sockrepl: please report it; SOCKREPL_DEBUG=1 shows the traceback", file=sys.stderr)
+        return 70

@@ -1,0 +1,104 @@
+"""What a session reports: plain data, drawn by the renderers.
+
+The session produces these; batch mode, the REPL and the lesson checker consume
+them. Nothing here does I/O or knows how it will be drawn.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sockrepl.commands import Command
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A system call's result as the kernel gave it, with its out-parameters."""
+
+    ret: int
+    errno: int = 0
+    out: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> bool:
+        return self.ret == -1
+
+
+@dataclass(frozen=True)
+class CallEvent:
+    """One strace line: a call done, left unfinished, resumed, or ended by its process's death.
+
+    "lost" ends a call shown unfinished before; "died" is a call whose process died in it.
+    """
+
+    process: str
+    command: Command
+    phase: str  # "done" | "unfinished" | "resumed" | "lost" | "died"
+    outcome: Outcome | None = None
+
+
+@dataclass(frozen=True)
+class ExitEvent:
+    """A process ended: `+++ killed by SIGPIPE +++` or `+++ exited with 0 +++`."""
+
+    process: str
+    pid: int
+    signal: int | None = None
+    code: int | None = None
+    at_exit: bool = False
+
+
+@dataclass(frozen=True)
+class SignalEvent:
+    """A process stopped or continued (SIGSTOP / SIGCONT), or a signal that changed nothing."""
+
+    process: str
+    signal: int
+    effect: str  # "stopped" | "continued" | "ignored" | "caught"
+
+
+@dataclass(frozen=True)
+class SpawnEvent:
+    processes: tuple[tuple[str, int, int], ...]  # name, pid, uid
+    current: str
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A sentence from the tool itself (not a system call)."""
+
+    text: str
+    kind: str = "info"  # info | warn | error
+
+
+@dataclass(frozen=True)
+class UsageError:
+    """A line that could not be parsed or run; batch mode exits 2 after one."""
+
+    message: str
+    usage: str | None = None
+    hint: str | None = None
+
+
+@dataclass(frozen=True)
+class ProcessRow:
+    name: str
+    pid: int
+    uid: int
+    status: str  # "idle" | "blocked in accept(3)" | "stopped"
+    current: bool
+
+
+@dataclass(frozen=True)
+class ProcessTable:
+    rows: tuple[ProcessRow, ...]
+
+
+@dataclass(frozen=True)
+class View:
+    """Output drawn from a snapshot or the registry: state, ss, ls, help, man."""
+
+    kind: str  # "state" | "state-json" | "ss" | "ls" | "help" | "man"
+    data: Any = None
+
+
+Event = CallEvent | ExitEvent | SignalEvent | SpawnEvent | Notice | UsageError | ProcessTable | View

@@ -1,0 +1,153 @@
+"""The session's handle on one worker process: start it, talk to it, reap it.
+
+Workers run `worker.py` as a script with `python -I -S` (no site, no user
+paths: fast, and importable from anywhere), in their own session so a Ctrl-C
+in the terminal reaches sockrepl only, with the scratch directory as cwd.
+"""
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from collections import deque
+from pathlib import Path
+
+from sockrepl.commands import Command
+from sockrepl.worker import BYTE_FIELDS
+
+WORKER_SCRIPT = str(Path(__file__).with_name("worker.py"))
+HELLO_SECONDS = 10.0
+
+
+class WorkerGone(Exception):
+    """The worker's pipe is closed: it died."""
+
+
+class Worker:
+    def __init__(self, name: str, popen: subprocess.Popen):
+        self.name = name
+        self.popen = popen
+        self.pid = popen.pid
+        self.uid = os.getuid()
+        self.pending: Command | None = None
+        self.reply_fd = popen.stdout.fileno()
+        self._request_fd = popen.stdin.fileno()
+        self._buffer = bytearray()
+        self._replies: deque[dict] = deque()
+        self._eof = False
+        os.set_blocking(self.reply_fd, False)
+
+    def send(self, request: dict) -> None:
+        for key in BYTE_FIELDS:
+            if isinstance(request.get(key), bytes):
+                request = {**request, key: request[key].hex()}
+        data = memoryview((json.dumps(request, separators=(",", ":")) + "\n").encode())
+        try:
+            while data:
+                data = data[os.write(self._request_fd, data):]
+        except (BrokenPipeError, OSError) as error:
+            raise WorkerGone(str(error)) from None
+
+    def wait_readable(self, timeout: float) -> bool:
+        if self._replies or self._eof:
+            return True
+        try:
+            readable, _, _ = select.select([self.reply_fd], [], [], timeout)
+        except (OSError, ValueError):
+            return True
+        return bool(readable)
+
+    def take_reply(self, timeout: float) -> tuple[dict | None, bool]:
+        """The next reply if one comes within `timeout`, and whether the worker is gone."""
+        if not self._replies and not self._eof and self.wait_readable(timeout):
+            self._fill()
+        if self._replies:
+            return self._replies.popleft(), False
+        return None, self._eof
+
+    def _fill(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self.reply_fd, 1 << 20)
+            except BlockingIOError:
+                break
+            except OSError:
+                chunk = b""
+            if not chunk:
+                self._eof = True
+                break
+            self._buffer += chunk
+        while b"\n" in self._buffer:
+            line, _, rest = bytes(self._buffer).partition(b"\n")
+            self._buffer = bytearray(rest)
+            self._replies.append(_decode_reply(line))
+
+    def running(self) -> bool:
+        return self.popen.poll() is None
+
+    def kill(self, signum: int) -> None:
+        if self.popen.returncode is None:
+            os.kill(self.pid, signum)
+
+    def wait_exit(self, seconds: float) -> None:
+        try:
+            self.popen.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def reap(self) -> int | None:
+        """Collect the exit status (negative: killed by that signal); kill if it lingers."""
+        for stream in (self.popen.stdin, self.popen.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        try:
+            return self.popen.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            return self.popen.wait()
+
+
+def _decode_reply(line: bytes) -> dict:
+    try:
+        reply = json.loads(line)
+    except ValueError:
+        return {"internal": f"unreadable reply {line[:60]!r}"}
+    for key in BYTE_FIELDS:
+        if isinstance(reply.get(key), str):
+            reply[key] = bytes.fromhex(reply[key])
+    return reply
+
+
+def start_workers(names: list[str], cwd: Path, uid: int | None = None, gid: int | None = None) -> list[Worker]:
+    """Start all at once, then wait for each one's hello (which says it is ready)."""
+    argv = [sys.executable, "-I", "-S", WORKER_SCRIPT, str(os.getpid())]
+    if uid is not None:
+        argv += [str(uid), str(gid)]
+    workers: list[Worker] = []
+    try:
+        for name in names:
+            popen = subprocess.Popen(
+                argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                cwd=cwd, start_new_session=True, close_fds=True, bufsize=0,
+            )
+            workers.append(Worker(name, popen))
+        deadline = time.monotonic() + HELLO_SECONDS
+        for worker in workers:
+            hello, gone = None, False
+            while hello is None and not gone and time.monotonic() < deadline:
+                hello, gone = worker.take_reply(max(0.0, deadline - time.monotonic()))
+            if not hello or "hello" not in hello:
+                raise OSError(f"{worker.name} did not start")
+            worker.uid = hello["uid"]
+    except BaseException:
+        for worker in workers:
+            if worker.running():
+                worker.kill(signal.SIGKILL)
+            worker.reap()
+        raise
+    return workers

@@ -1,0 +1,320 @@
+"""The transcript: events drawn as strace-style lines of styled fragments.
+
+A line is a list of (style, text) pairs, the format prompt_toolkit prints
+natively; `plain()` joins the text for batch mode. Pure: no I/O, no rich.
+"""
+
+from sockrepl import constants as C
+from sockrepl.commands import Command
+from sockrepl.events import (
+    CallEvent,
+    ExitEvent,
+    Notice,
+    Outcome,
+    ProcessTable,
+    SignalEvent,
+    SpawnEvent,
+    UsageError,
+    View,
+)
+from sockrepl.explain import explain
+
+Fragments = list[tuple[str, str]]
+STRSIZE = 32
+SOCKADDR_UN_SIZE = 110
+PROCESS_STYLES = 6
+MSG_TRUNC = C.MSG_FLAGS["MSG_TRUNC"]
+SOCK_STREAM = C.SOCKET_TYPES["SOCK_STREAM"]
+
+_ESCAPES = {9: "\\t", 10: "\\n", 11: "\\v", 12: "\\f", 13: "\\r", 34: '\\"', 92: "\\\\"}
+
+
+def c_string(data: bytes, limit: int | None = STRSIZE) -> str:
+    """Quote bytes the way strace does: C escapes, octal for the rest, `...` when cut."""
+    shown = data if limit is None else data[:limit]
+    out = []
+    for i, byte in enumerate(shown):
+        if byte in _ESCAPES:
+            out.append(_ESCAPES[byte])
+        elif 32 <= byte < 127:
+            out.append(chr(byte))
+        else:
+            follows_digit = i + 1 < len(shown) and 48 <= shown[i + 1] <= 55
+            out.append(f"\\{byte:03o}" if follows_digit else f"\\{byte:o}")
+    return '"' + "".join(out) + '"' + ("..." if len(shown) < len(data) else "")
+
+
+def sun_path(path: bytes) -> str:
+    """`"srv.sock"`, or `@"name"` for an abstract name as strace writes it."""
+    if path.startswith(b"\0"):
+        return "@" + c_string(path[1:], None)
+    return c_string(path, None)
+
+
+def sockaddr(path: bytes | None) -> str:
+    if path is None:
+        return "{sa_family=AF_UNIX}"
+    return "{sa_family=AF_UNIX, sun_path=" + sun_path(path) + "}"
+
+
+def process_style(name: str) -> str:
+    return f"class:proc.{sum(name.encode()) % PROCESS_STYLES}"
+
+
+def _addr_in(command: Command, outcome: Outcome | None) -> str:
+    path = command.args["addr"]
+    length = outcome.out.get("addrlen") if outcome else None
+    if length is None:
+        length = command.args.get("addrlen") or 2 + len(path)
+    return f"{sockaddr(path if path else None)}, {length}"
+
+
+def _addr_out(outcome: Outcome | None) -> str:
+    if outcome is None or outcome.failed or "addrlen" not in outcome.out:
+        return "NULL" if outcome is None else "addr, addrlen"
+    length = outcome.out["addrlen"]
+    shown = "{}" if length == 0 else sockaddr(outcome.out.get("addr"))
+    return f"{shown}, [{SOCKADDR_UN_SIZE} => {length}]"
+
+
+def _received(outcome: Outcome | None) -> str:
+    if outcome is None or outcome.failed:
+        return "buf"
+    return c_string(outcome.out.get("data") or b"")
+
+
+def call_parts(command: Command, outcome: Outcome | None) -> tuple[str, str]:
+    """The arguments strace prints when the call starts, and those it prints when it returns."""
+    a = command.args
+    name = command.name
+    if name in ("socket", "socketpair"):
+        head = f"{C.name_of(a['domain'], C.DOMAINS)}, {C.socket_type_text(a['type'])}, {a['protocol']}"
+        if name == "socket":
+            return head, ""
+        fds = outcome.out.get("fds") if outcome else None
+        return head + ", ", f"[{fds[0]}, {fds[1]}]" if fds else "sv"
+    if name in ("bind", "connect"):
+        return f"{a['fd']}, {_addr_in(command, outcome)}", ""
+    if name == "listen":
+        return f"{a['fd']}, {a['backlog']}", ""
+    if name == "accept":
+        if not a.get("want_addr"):
+            return f"{a['fd']}, NULL, NULL", ""
+        return f"{a['fd']}, ", _addr_out(outcome)
+    if name in ("send", "write"):
+        flags = f", {C.flag_names(a['flags'], C.MSG_FLAGS)}" if name == "send" else ""
+        return f"{a['fd']}, {c_string(a['data'])}, {len(a['data'])}{flags}", ""
+    if name == "sendto":
+        flags = C.flag_names(a["flags"], C.MSG_FLAGS)
+        return f"{a['fd']}, {c_string(a['data'])}, {len(a['data'])}, {flags}, {_addr_in(command, outcome)}", ""
+    if name in ("recv", "read", "recvfrom"):
+        tail = f"{_received(outcome)}, {a['size']}"
+        if name != "read":
+            tail += f", {C.flag_names(a['flags'], C.MSG_FLAGS)}"
+        if name == "recvfrom":
+            tail += ", " + (_addr_out(outcome) if a.get("want_addr", True) else "NULL, NULL")
+        return f"{a['fd']}, ", tail
+    if name in ("close",):
+        return f"{a['fd']}", ""
+    if name == "shutdown":
+        return f"{a['fd']}, {C.name_of(a['how'], C.SHUTDOWN_HOWS)}", ""
+    if name in ("getsockname", "getpeername"):
+        return f"{a['fd']}, ", _addr_out(outcome)
+    if name == "getsockopt":
+        head = f"{a['fd']}, {C.name_of(a['level'], C.SOCKOPT_LEVELS)}, {C.name_of(a['optname'], C.SOCKOPTS)}, "
+        return head, _sockopt_value(a["optname"], outcome)
+    if name == "setsockopt":
+        opt = C.name_of(a["optname"], C.SOCKOPTS)
+        return f"{a['fd']}, {C.name_of(a['level'], C.SOCKOPT_LEVELS)}, {opt}, [{a['value']}], 4", ""
+    if name in ("unlink",):
+        return c_string(a["path"], None), ""
+    if name == "stat":
+        return c_string(a["path"], None) + ", ", _stat_struct(outcome)
+    if name == "open":
+        return f"{c_string(a['path'], None)}, {C.flag_names(a['flags'], C.OPEN_FLAGS, zero='O_RDONLY')}", ""
+    if name == "chmod":
+        return f"{c_string(a['path'], None)}, {a['mode']:04o}", ""
+    if name == "signal":
+        return f"{C.signal_name(a['signal'])}, {'SIG_IGN' if a['action'] == 'ignore' else 'SIG_DFL'}", ""
+    raise ValueError(f"no strace form for {name}")
+
+
+def _sockopt_value(optname: int, outcome: Outcome | None) -> str:
+    if outcome is None or outcome.failed or outcome.out.get("value") is None:
+        return "optval, optlen"
+    value = outcome.out["value"]
+    size = outcome.out.get("optlen")
+    if optname == C.SOCKOPTS["SO_PEERCRED"] and len(value) == 3:
+        return f"{{pid={value[0]}, uid={value[1]}, gid={value[2]}}}, [{size}]"
+    if optname == C.SOCKOPTS["SO_TYPE"]:
+        return f"[{C.name_of(value[0], C.SOCKET_TYPES)}], [{size}]"
+    return f"[{value[0]}], [{size}]"
+
+
+def _stat_struct(outcome: Outcome | None) -> str:
+    if outcome is None or outcome.failed:
+        return "statbuf"
+    mode = outcome.out["mode"]
+    kinds = {0o140000: "S_IFSOCK", 0o100000: "S_IFREG", 0o040000: "S_IFDIR", 0o010000: "S_IFIFO",
+             0o020000: "S_IFCHR", 0o120000: "S_IFLNK", 0o060000: "S_IFBLK"}
+    kind = kinds.get(mode & 0o170000, oct(mode & 0o170000))
+    return f"{{st_mode={kind}|{mode & 0o7777:04o}, st_size={outcome.out['size']}, ...}}"
+
+
+def result_text(command: Command, outcome: Outcome) -> str:
+    if outcome.failed:
+        return f"-1 {C.errno_text(outcome.errno)}"
+    if command.name == "signal":
+        return outcome.out.get("previous", "0")
+    return str(outcome.ret)
+
+
+def _tag(process: str) -> tuple[str, str]:
+    return (process_style(process), f"[{process}] ")
+
+
+def _result_fragments(command: Command, outcome: Outcome) -> Fragments:
+    style = "class:error" if outcome.failed else "class:ok"
+    return [("", " = "), (style, result_text(command, outcome))]
+
+
+def call_lines(event: CallEvent) -> list[Fragments]:
+    command, outcome = event.command, event.outcome
+    if command.name == "fcntl":
+        return _fcntl_lines(event)
+    before, after = call_parts(command, outcome)
+    tag = _tag(event.process)
+    if event.phase == "unfinished":
+        return [[tag, ("class:call", command.name), ("", f"({before} "), ("class:blocked", "<unfinished ...>")]]
+    if event.phase in ("resumed", "lost"):
+        line = [tag, ("class:resumed", f"<... {command.name} resumed>"), ("", f"{after})")]
+    else:
+        line = [tag, ("class:call", command.name), ("", f"({before}{after})")]
+    if event.phase in ("lost", "died") or outcome is None:
+        return [line + [("", " = "), ("class:lost", "?")]]
+    return [line + _result_fragments(command, outcome), *_notes(command, outcome)]
+
+
+def _fcntl_lines(event: CallEvent) -> list[Fragments]:
+    """`fcntl FD O_NONBLOCK on` is two calls in C: F_GETFL, then F_SETFL with the bit changed."""
+    a, outcome, tag = event.command.args, event.outcome, _tag(event.process)
+    lines = []
+    if a["cmd"] in ("getfl", "nonblock"):
+        getfl = outcome.ret if a["cmd"] == "getfl" else outcome.out.get("getfl", outcome.ret)
+        res = (f"-1 {C.errno_text(outcome.errno)}" if getfl == -1 else
+               f"{getfl:#x} (flags {C.flag_names(getfl, C.OPEN_FLAGS, zero='O_RDONLY')})")
+        lines.append([tag, ("class:call", "fcntl"), ("", f"({a['fd']}, F_GETFL) = "),
+                      ("class:error" if getfl == -1 else "class:ok", res)])
+        if getfl == -1:
+            return lines + _notes(event.command, outcome)
+    if a["cmd"] in ("setfl", "nonblock"):
+        new = C.flag_names(outcome.out.get("newflags", 0), C.OPEN_FLAGS, zero="O_RDONLY")
+        lines.append([tag, ("class:call", "fcntl"), ("", f"({a['fd']}, F_SETFL, {new})")]
+                     + _result_fragments(event.command, outcome))
+        lines += _notes(event.command, outcome)
+    return lines
+
+
+def _notes(command: Command, outcome: Outcome) -> list[Fragments]:
+    """One explanation line under a call, when there is something to learn from it."""
+    text = None
+    if outcome.failed:
+        text = explain(command.name, C.ERRNO_NAMES.get(outcome.errno, ""))
+    elif command.name in ("recv", "read", "recvfrom"):
+        text = _receive_note(command, outcome)
+    return [[("class:note", f"    ↳ {text}")]] if text else []
+
+
+def _receive_note(command: Command, outcome: Outcome) -> str | None:
+    out = outcome.out
+    if out.get("msg_flags", 0) & MSG_TRUNC and not command.args.get("flags", 0) & MSG_TRUNC:
+        first = out.get("first_len")
+        size = command.args["size"]
+        if first is not None and first > size:
+            return f"truncated (MSG_TRUNC): the datagram had {first} bytes; the other {first - size} are lost"
+        return "truncated (MSG_TRUNC): the datagram was longer than the buffer; the rest is lost"
+    if outcome.ret == 0 and out.get("sotype", SOCK_STREAM) == SOCK_STREAM:
+        return "0 bytes = end of file: the other side hung up (or shut down its writing side)"
+    if command.name == "recvfrom" and command.args.get("want_addr", True) and out.get("addrlen") == 0:
+        return "the sender has no address (it never called bind), so there is no way to reply"
+    return None
+
+
+def exit_lines(event: ExitEvent) -> list[Fragments]:
+    tag = _tag(event.process)
+    if event.signal is not None:
+        text = f"+++ killed by {C.signal_name(event.signal)} +++"
+    else:
+        text = f"+++ exited with {event.code} +++"
+    lines = [[tag, ("class:exit", text)]]
+    if event.at_exit:
+        lines[0].append(("class:note", " (sockrepl is leaving)"))
+    elif event.signal == C.SIGNALS["SIGPIPE"]:
+        lines.append([("class:note", "    ↳ it wrote to a socket whose peer hung up: SIGPIPE's default action "
+                                     "kills (signal NAME SIGPIPE ignore gives -1 EPIPE instead)")])
+    return lines
+
+
+def signal_lines(event: SignalEvent) -> list[Fragments]:
+    name = C.signal_name(event.signal)
+    text = {
+        "stopped": f"--- stopped by {name} ---",
+        "continued": f"--- {name}: continued ---",
+        "ignored": f"--- {name} ignored ---",
+        "caught": f"--- {name} caught (no call to interrupt) ---",
+    }[event.effect]
+    return [[_tag(event.process), ("class:signal", text)]]
+
+
+def spawn_lines(event: SpawnEvent) -> list[Fragments]:
+    started = ", ".join(f"{name} (pid {pid}{'' if uid == 0 else f', uid {uid}'})" for name, pid, uid in event.processes)
+    return [[("class:info", f"spawned {started}; current process: {event.current}")]]
+
+
+def process_table_lines(table: ProcessTable) -> list[Fragments]:
+    rows = [("", "NAME", "PID", "UID", "STATUS")]
+    rows += [("*" if r.current else "", r.name, str(r.pid), str(r.uid), r.status) for r in table.rows]
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    lines = []
+    for index, row in enumerate(rows):
+        text = " ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
+        lines.append([("class:heading" if index == 0 else "", text)])
+    if not table.rows:
+        lines.append([("class:note", "no processes: spawn NAME starts one")])
+    return lines
+
+
+def usage_lines(event: UsageError) -> list[Fragments]:
+    lines = [[("class:error", f"error: {event.message}")]]
+    if event.usage:
+        lines.append([("class:usage", f"usage: {event.usage}")])
+    if event.hint:
+        lines.append([("class:hint", f"hint: {event.hint}")])
+    return lines
+
+
+def event_lines(event, width: int = 80) -> list[Fragments]:
+    """Every event's lines. Views (state, ss, help...) are drawn by their own modules."""
+    if isinstance(event, CallEvent):
+        return call_lines(event)
+    if isinstance(event, ExitEvent):
+        return exit_lines(event)
+    if isinstance(event, SignalEvent):
+        return signal_lines(event)
+    if isinstance(event, SpawnEvent):
+        return spawn_lines(event)
+    if isinstance(event, Notice):
+        return [[(f"class:{event.kind}", line)] for line in event.text.splitlines()]
+    if isinstance(event, UsageError):
+        return usage_lines(event)
+    if isinstance(event, ProcessTable):
+        return process_table_lines(event)
+    if isinstance(event, View):
+        from sockrepl.views import view_lines
+
+        return view_lines(event, width)
+    raise TypeError(f"cannot draw {event!r}")
+
+
+def plain(lines: list[Fragments]) -> str:
+    return "\n".join("".join(text for _, text in line) for line in lines)

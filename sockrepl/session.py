@@ -1,0 +1,384 @@
+"""A session: named worker processes, the scratch directory, and what happens to calls.
+
+`run_line` turns a line into events. Transcripts are deterministic: a call
+is "unfinished" only when the kernel shows its process asleep in a syscall,
+and after every command each blocked process is checked — if the kernel made
+it runnable, its result is awaited and printed before the next command.
+
+Everything here is synchronous and bounded in time; the REPL drives it from one
+thread and watches `watch_fds()` for results that arrive on their own.
+"""
+
+import os
+import pwd
+import shutil
+import signal
+import stat
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from sockrepl import constants as C
+from sockrepl import kernel
+from sockrepl.commands import MAX_PROCESSES, Command, ParseError, parse
+from sockrepl.events import (
+    CallEvent,
+    Outcome,
+    Event,
+    ExitEvent,
+    Notice,
+    ProcessRow,
+    ProcessTable,
+    SignalEvent,
+    SpawnEvent,
+    UsageError,
+    View,
+)
+from sockrepl.process import Worker, WorkerGone, start_workers
+
+SETTLE_SECONDS = 2.0
+IDLE_SYSCALLS = {("read", 0), ("write", 1)}  # the worker waiting for, or answering, the session
+TERMINATING = {"SIGHUP", "SIGINT", "SIGQUIT", "SIGKILL", "SIGUSR1", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM"}
+STOPPING = {"SIGSTOP", "SIGTSTP"}
+LESSON_COMMANDS = {"lesson", "next", "back", "reset", "goto"}
+
+
+def blocked_in(task: kernel.TaskState | None) -> tuple[str, int] | None:
+    """(syscall, first argument) when the process sleeps in a call of the user's."""
+    if task is None or task.state != "S" or task.syscall is None:
+        return None
+    call = (kernel.syscall_name(task.syscall), task.args[0] if task.args else -1)
+    return None if call in IDLE_SYSCALLS else call
+
+
+class Session:
+    def __init__(self) -> None:
+        self.scratch = Path(tempfile.mkdtemp(prefix="sockrepl-"))
+        self.workers: dict[str, Worker] = {}
+        self.departed: dict[str, str] = {}
+        self.current: str | None = None
+        self.created_files: dict[str, int] = {}  # absolute path -> inode of the socket file bound
+        self.cancel_wait = threading.Event()  # set by an interactive front end's Ctrl-C during `wait`
+        self.closed = False
+
+    # ---- entry points ---------------------------------------------------
+
+    def run_line(self, line: str) -> list[Event]:
+        try:
+            command = parse(line)
+        except ParseError as error:
+            return [UsageError(error.message, error.usage, error.hint)]
+        if command is None:
+            return []
+        return self.execute(command)
+
+    def execute(self, command: Command) -> list[Event]:
+        handler = getattr(self, f"_do_{command.name}", None)
+        if command.name in LESSON_COMMANDS:
+            events = [Notice("lesson commands work in the interactive mode: sockrepl lesson NAME", "warn")]
+        elif handler:
+            events = handler(command)
+        else:
+            events = self._syscall(command)
+        return events + self.poll()
+
+    def poll(self) -> list[Event]:
+        """Results of blocked calls that the kernel released, and processes that died."""
+        events: list[Event] = []
+        for worker in list(self.workers.values()):
+            events += self._settle(worker) if worker.pending else self._check_alive(worker)
+        return events
+
+    def watch_fds(self) -> list[int]:
+        return [w.reply_fd for w in self.workers.values()]
+
+    def close(self) -> list[Event]:
+        """Kill and reap every worker, remove the session's socket files and scratch dir."""
+        if self.closed:
+            return []
+        self.closed = True
+        events: list[Event] = []
+        for worker in self.workers.values():
+            if worker.pending:
+                events.append(CallEvent(worker.name, worker.pending, "lost"))
+                events.append(ExitEvent(worker.name, worker.pid, signal.SIGKILL, at_exit=True))
+            worker.kill(signal.SIGKILL)
+        for worker in self.workers.values():
+            worker.reap()
+        self.workers.clear()
+        for path, inode in self.created_files.items():
+            _remove_socket_file(path, inode)
+        shutil.rmtree(self.scratch, ignore_errors=True)
+        return events
+
+    # ---- processes -------------------------------------------------------
+
+    def _do_spawn(self, command: Command) -> list[Event]:
+        names = command.args["names"]
+        taken = [n for n in names if n in self.workers]
+        if taken:
+            return [UsageError(f"{taken[0]} already exists (pid {self.workers[taken[0]].pid})",
+                               hint="kill it first, or pick another name")]
+        if len(self.workers) + len(names) > MAX_PROCESSES:
+            return [UsageError(f"a session holds at most {MAX_PROCESSES} processes "
+                               f"({len(self.workers)} running)", hint="kill some first")]
+        try:
+            uid, gid, note = self._spawn_identity(command.args)
+        except ValueError as error:
+            return [UsageError(str(error), "spawn [--user USER] [--unprivileged] NAME...")]
+        events: list[Event] = [Notice(note)] if note else []
+        try:
+            started = start_workers(names, self.scratch, uid, gid)
+        except OSError as error:
+            return events + [UsageError(f"could not start a process: {error}", hint="kill some processes first")]
+        for worker in started:
+            self.workers[worker.name] = worker
+            self.departed.pop(worker.name, None)
+        self.current = names[0]
+        rows = tuple((w.name, w.pid, w.uid) for w in started)
+        return events + [SpawnEvent(rows, self.current)]
+
+    def _spawn_identity(self, args: dict) -> tuple[int | None, int | None, str | None]:
+        user = args.get("user")
+        if args.get("unprivileged") and not user:
+            if os.geteuid() != 0:
+                return None, None, None
+            user = "nobody"
+        if not user:
+            return None, None, None
+        if os.geteuid() != 0:
+            raise ValueError("--user needs sockrepl to run as root (it switches the new process's user)")
+        try:
+            entry = pwd.getpwnam(user)
+        except KeyError:
+            raise ValueError(f"no user named {user!r}") from None
+        if entry.pw_uid == 0:
+            return None, None, None
+        os.chmod(self.scratch, 0o711)
+        return entry.pw_uid, entry.pw_gid, (
+            f"the scratch directory is now searchable by others (0711) so {user} can reach its socket files")
+
+    def _do_use(self, command: Command) -> list[Event]:
+        name = command.args["name"]
+        problem = self._missing(name)
+        if problem:
+            return [problem]
+        self.current = name
+        return []
+
+    def _do_ps(self, command: Command) -> list[Event]:
+        rows = tuple(ProcessRow(w.name, w.pid, w.uid, self._status(w), w.name == self.current)
+                     for w in self.workers.values())
+        return [ProcessTable(rows)]
+
+    def _status(self, worker: Worker) -> str:
+        task = kernel.task_state(worker.pid)
+        if task and task.state in "tT":
+            return "stopped"
+        if worker.pending:
+            return f"blocked in {worker.pending.name}({worker.pending.args.get('fd', '')})"
+        return "idle"
+
+    def _do_kill(self, command: Command) -> list[Event]:
+        worker = self._worker(command.args["name"])
+        if isinstance(worker, UsageError):
+            return [worker]
+        return self._signal(worker, command.args["signal"])
+
+    def _do_interrupt(self, command: Command) -> list[Event]:
+        worker = self._worker(command.args["name"] or command.process or self.current)
+        if isinstance(worker, UsageError):
+            return [worker]
+        if not worker.pending:
+            return [Notice(f"{worker.name} is not blocked: there is no call to interrupt", "warn")]
+        return self._signal(worker, signal.SIGINT)
+
+    def _do_wait(self, command: Command) -> list[Event]:
+        worker = self._worker(command.args["name"] or command.process or self.current)
+        if isinstance(worker, UsageError):
+            return [worker]
+        if not worker.pending:
+            return [Notice(f"{worker.name} is not blocked", "info")]
+        deadline = time.monotonic() + command.args["seconds"]
+        self.cancel_wait.clear()
+        while time.monotonic() < deadline and not self.cancel_wait.is_set():
+            if worker.wait_readable(min(0.05, max(0.0, deadline - time.monotonic()))):
+                return self._settle(worker)
+        call = worker.pending
+        return [Notice(f"{worker.name} is still blocked in {call.name}({call.args.get('fd', '')}) "
+                       f"after {command.args['seconds']:g} s", "warn")]
+
+    def _signal(self, worker: Worker, signum: int) -> list[Event]:
+        """Send a signal and wait for what its disposition makes happen, so the transcript is deterministic."""
+        name = C.signal_name(signum)
+        masks = kernel.signal_masks(worker.pid)
+        bit = 1 << (signum - 1)
+        ignored = masks is not None and masks.ignored & bit
+        caught = masks is not None and masks.caught & bit
+        try:
+            worker.kill(signum)
+        except ProcessLookupError:
+            return self._check_alive(worker)
+        if ignored:
+            return [SignalEvent(worker.name, signum, "ignored")]
+        if caught:
+            return [] if worker.pending else [SignalEvent(worker.name, signum, "caught")]
+        if name in TERMINATING:
+            worker.wait_exit(SETTLE_SECONDS)
+            return self._check_alive(worker)
+        if name in STOPPING:
+            self._wait_task(worker, lambda t: t.state in "tT")
+            return [SignalEvent(worker.name, signum, "stopped")]
+        if name == "SIGCONT":
+            self._wait_task(worker, lambda t: t.state not in "tT")
+            return [SignalEvent(worker.name, signum, "continued")]
+        return []
+
+    def _wait_task(self, worker: Worker, condition) -> None:
+        deadline = time.monotonic() + SETTLE_SECONDS
+        while time.monotonic() < deadline:
+            task = kernel.task_state(worker.pid)
+            if task is None or condition(task):
+                return
+            time.sleep(0.0005)
+
+    # ---- system calls ----------------------------------------------------
+
+    def _syscall(self, command: Command) -> list[Event]:
+        worker = self._worker(command.process or self.current)
+        if isinstance(worker, UsageError):
+            return [worker]
+        if worker.pending:
+            call = worker.pending
+            return [UsageError(
+                f"{worker.name} is blocked in {call.name}({call.args.get('fd', '')}): "
+                "it cannot run another call until that one returns",
+                hint=f"interrupt it (Ctrl-C / interrupt {worker.name}), or run the command in another process")]
+        task = kernel.task_state(worker.pid)
+        if task and task.state in "tT":
+            return [UsageError(f"{worker.name} is stopped", hint=f"kill {worker.name} SIGCONT resumes it")]
+        request = _request(command)
+        try:
+            worker.send(request)
+        except WorkerGone:
+            return self._check_alive(worker)
+        return self._await(worker, command)
+
+    def _await(self, worker: Worker, command: Command) -> list[Event]:
+        """Until the call replies, dies, or the kernel shows it asleep in the call."""
+        delay = 0.0001
+        deadline = time.monotonic() + SETTLE_SECONDS
+        while True:
+            reply, gone = worker.take_reply(delay)
+            if reply is not None:
+                return self._done(worker, command, reply, "done")
+            if gone:
+                return [CallEvent(worker.name, command, "died")] + self._reap(worker)
+            task = kernel.task_state(worker.pid)
+            if blocked_in(task) or time.monotonic() > deadline or (task and task.state in "tT"):
+                worker.pending = command
+                return [CallEvent(worker.name, command, "unfinished")]
+            delay = min(delay * 2, 0.002)
+
+    def _settle(self, worker: Worker) -> list[Event]:
+        """A blocked call: still asleep, or released (then wait for its result)."""
+        deadline = time.monotonic() + SETTLE_SECONDS
+        while True:
+            reply, gone = worker.take_reply(0)
+            if reply is not None:
+                command, worker.pending = worker.pending, None
+                return self._done(worker, command, reply, "resumed")
+            if gone:
+                command, worker.pending = worker.pending, None
+                return [CallEvent(worker.name, command, "lost")] + self._reap(worker)
+            task = kernel.task_state(worker.pid)
+            if blocked_in(task) or (task and task.state in "tT") or time.monotonic() > deadline:
+                return []
+            worker.wait_readable(0.001)
+
+    def _done(self, worker: Worker, command: Command, reply: dict, phase: str) -> list[Event]:
+        if "internal" in reply:
+            return [Notice(f"internal error in {worker.name}: {reply['internal']}", "error")]
+        outcome = _outcome(reply)
+        if command.name == "bind" and not outcome.failed:
+            self._remember_file(worker, command.args["addr"])
+        return [CallEvent(worker.name, command, phase, outcome)]
+
+    def _remember_file(self, worker: Worker, path: bytes) -> None:
+        if not path or path.startswith(b"\0"):
+            return
+        full = os.path.join(self.scratch, os.fsdecode(path))
+        try:
+            self.created_files[full] = os.lstat(full).st_ino
+        except OSError:
+            pass
+
+    def _check_alive(self, worker: Worker) -> list[Event]:
+        _, gone = worker.take_reply(0)
+        return self._reap(worker) if gone or not worker.running() else []
+
+    def _reap(self, worker: Worker) -> list[Event]:
+        status = worker.reap()
+        self.workers.pop(worker.name, None)
+        sig = -status if status is not None and status < 0 else None
+        how = f"killed by {C.signal_name(sig)}" if sig else f"exited with {status}"
+        self.departed[worker.name] = how
+        return [ExitEvent(worker.name, worker.pid, sig, None if sig else status)]
+
+    def _worker(self, name: str | None) -> Worker | UsageError:
+        if name is None:
+            return UsageError("no process yet", hint="spawn NAME starts one, e.g. spawn server client")
+        return self._missing(name) or self.workers[name]
+
+    def _missing(self, name: str) -> UsageError | None:
+        if name in self.workers:
+            return None
+        if name in self.departed:
+            return UsageError(f"{name} is gone ({self.departed[name]})", hint=f"spawn {name} starts a new one")
+        known = ", ".join(self.workers) or "none yet"
+        return UsageError(f"no process named {name!r} (processes: {known})", hint=f"spawn {name}")
+
+    # ---- inspection ------------------------------------------------------
+
+    def snapshot(self):
+        from sockrepl.state import take_snapshot
+
+        return take_snapshot(self)
+
+    def _do_state(self, command: Command) -> list[Event]:
+        return [View("state-json" if command.args.get("json") else "state", self.snapshot())]
+
+    def _do_ss(self, command: Command) -> list[Event]:
+        return [View("ss", self.snapshot())]
+
+    def _do_ls(self, command: Command) -> list[Event]:
+        return [View("ls", self.snapshot())]
+
+    def _do_help(self, command: Command) -> list[Event]:
+        return [View("help", command.args.get("topic"))]
+
+    def _do_man(self, command: Command) -> list[Event]:
+        return [View("man", command.args["topic"])]
+
+    def _do_exit(self, command: Command) -> list[Event]:
+        return []
+
+
+def _request(command: Command) -> dict:
+    return {"op": command.name, **command.args}
+
+
+def _outcome(reply: dict) -> Outcome:
+    out = {k: v for k, v in reply.items() if k not in ("ret", "errno")}
+    return Outcome(reply["ret"], reply.get("errno", 0), out)
+
+
+def _remove_socket_file(path: str, inode: int) -> None:
+    """Only the very socket file this session bound: never a file someone put there since."""
+    try:
+        st = os.lstat(path)
+        if st.st_ino == inode and stat.S_ISSOCK(st.st_mode):
+            os.unlink(path)
+    except OSError:
+        pass

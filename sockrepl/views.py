@@ -1,0 +1,81 @@
+"""Views that are not system calls: help, man, and the snapshot views (state, ss, ls).
+
+Pure: a View event in, lines of styled fragments out.
+"""
+
+from sockrepl.commands import ALIASES, GROUPS, REGISTRY, commands_in_group
+from sockrepl.events import View
+
+SYNTAX_HELP = """\
+Commands run in the current process (the prompt names it); NAME: COMMAND runs one in another.
+Two forms, same meaning:   bind 3 srv.sock        bind(3, "srv.sock")
+Strings are C strings:     "hello\\n"  "\\x00\\x01"  and "x"*1000 repeats (up to 4 MiB)
+Constants are C's:         AF_UNIX  SOCK_STREAM|SOCK_NONBLOCK  MSG_PEEK|MSG_DONTWAIT  SHUT_WR
+Addresses:                 srv.sock (in the scratch directory), /tmp/x.sock, @abstract, "" (autobind)
+Lines starting with # are comments."""
+
+
+def help_lines(topic: str | None) -> list:
+    if topic in (None, ""):
+        return _overview()
+    if topic == "syntax":
+        return [[("", line)] for line in SYNTAX_HELP.splitlines()]
+    name = ALIASES.get(topic, topic)
+    spec = REGISTRY.get(name)
+    if spec is None:
+        return [[("class:error", f"no command {topic!r}")], [("class:hint", "hint: help lists the commands")]]
+    lines = [[("class:usage", spec.usage)]]
+    if spec.c_usage:
+        lines.append([("class:dim", f"  C form: {spec.c_usage}")])
+    lines.append([("", f"  {spec.summary}")])
+    if spec.example:
+        lines.append([("class:hint", f"  example: {spec.example}")])
+    if spec.aliases:
+        lines.append([("class:dim", f"  also: {', '.join(spec.aliases)}")])
+    if spec.syscall:
+        lines.append([("class:dim", f"  more: man {spec.name}")])
+    return lines
+
+
+def _overview() -> list:
+    lines = []
+    width = max(len(s.usage) for s in REGISTRY.values() if len(s.usage) < 40) + 2
+    for group, title in GROUPS.items():
+        lines.append([("class:heading", title)])
+        for spec in commands_in_group(group):
+            lines.append([("class:usage", f"  {spec.usage.ljust(width)}"), ("", spec.summary)])
+    lines.append([("class:hint", "help COMMAND for one command, help syntax for strings and constants, "
+                                 "man CALL for a system call")])
+    return lines
+
+
+def man_lines(topic: str) -> list:
+    from sockrepl.manpages import lookup
+
+    page = lookup(topic)
+    if page is None:
+        return [[("class:error", f"no manual for {topic!r}")],
+                [("class:hint", "hint: man works for the system calls, e.g. man accept")]]
+    lines = [[("class:heading", f"{page.name}(2)")]]
+    lines += [[("class:call", f"  {line}")] for line in page.synopsis.splitlines()]
+    lines.append([("", f"  {page.summary}")])
+    lines.append([("class:usage", "RETURNS "), ("", page.returns)])
+    if page.errors:
+        lines.append([("class:usage", "ERRORS")])
+        width = max(len(name) for name, _ in page.errors)
+        lines += [[("class:error", f"  {name.ljust(width)}  "), ("", text)] for name, text in page.errors]
+    for note in page.notes:
+        lines.append([("class:note", f"  • {note}")])
+    if page.see_also:
+        lines.append([("class:dim", "SEE ALSO " + ", ".join(page.see_also))])
+    return lines
+
+
+def view_lines(view: View, width: int = 80) -> list:
+    if view.kind == "help":
+        return help_lines(view.data)
+    if view.kind == "man":
+        return man_lines(view.data)
+    from sockrepl import panel
+
+    return panel.view_lines(view, width)
