@@ -1,0 +1,58 @@
+"""The lecture's words for a socket's state: the phone (stream) and the mail (datagram).
+
+A pure mapping from what the kernel reports to a few words a student already
+understands; the panel prints them beside the technical state.
+"""
+
+PHONE = "☎"
+MAIL = "✉"
+
+
+def phone(state: str, pending: int = 0, accepted: bool = True, blocked: str | None = None,
+          shutdown: str | None = None) -> str:
+    """Stream and seqpacket sockets: the phone analogy of the slides."""
+    if state == "LISTEN":
+        if blocked == "accept":
+            return "ringer on, waiting by the phone"
+        if pending:
+            return f"ringer on, {pending} caller{'s' if pending != 1 else ''} waiting"
+        return "ringer on"
+    if state == "CONNECTING":
+        return "calling: line busy, waiting"
+    if state == "CONNECTED":
+        if not accepted:
+            return "ringing: not picked up yet"
+        if shutdown == "read":
+            return "in a call; the other side stopped talking"
+        if shutdown == "write":
+            return "in a call; you stopped talking"
+        if shutdown == "both":
+            return "the call is over"
+        return "in a call"
+    if state == "PEER-CLOSED":
+        return "the other side hung up"
+    if state == "BOUND":
+        return "a phone with a number"
+    return "a phone, no number yet"
+
+
+def mail(state: str, unread: int | None = None, blocked: str | None = None) -> str:
+    """Datagram sockets: the mail analogy of the slides."""
+    if blocked in ("recvfrom", "recv", "read"):
+        box = "checking the mailbox, waiting for a letter"
+    elif state == "CONNECTED":
+        box = "a mailbox that posts to one address"
+    elif state == "BOUND":
+        box = "a mailbox with an address"
+    else:
+        box = "a mailbox, no address yet"
+    if unread:
+        box += f"; letters waiting (first {unread} B)"
+    return box
+
+
+def label(socket_type: str, state: str, **facts) -> str:
+    if socket_type == "DGRAM":
+        return f"{MAIL} " + mail(state, facts.get("unread"), facts.get("blocked"))
+    return f"{PHONE} " + phone(state, facts.get("pending") or 0, facts.get("accepted", True),
+                               facts.get("blocked"), facts.get("shutdown"))

@@ -1,0 +1,223 @@
+"""The state panel and the other snapshot views (`state --json`, `ss`, `ls`), as styled lines.
+
+A pure function of a Snapshot and the room available. Only the lines that fit
+are built: a session with a thousand sockets draws as fast as one with ten.
+"""
+
+import stat
+import time
+
+from sockrepl.events import View
+from sockrepl.render import process_style
+from sockrepl.state import FdView, FileView, ProcessView, Snapshot
+
+Fragments = list[tuple[str, str]]
+SS_STATES = {1: "ESTAB", 7: "UNCONN", 10: "LISTEN"}
+SS_NETIDS = {1: "u_str", 2: "u_dgr", 5: "u_seq"}
+
+
+def _where(view: FdView) -> str:
+    """Where the socket is reachable and what it is connected to."""
+    local = view.local or ""
+    if view.state == "LISTEN" or view.state in ("BOUND", "UNCONNECTED"):
+        return local
+    if view.state == "CONNECTING":
+        return f"→ {view.peer or '?'} (queue full)" if view.peer else "→ (dialling)"
+    if view.accepted is False:
+        return f"→ {view.peer} (queued, not accepted)"
+    if view.state == "PEER-CLOSED":
+        return f"{local} ↔ (closed)".strip()
+    other = f"{view.peer_owner.process}:{view.peer_owner.fd}" if view.peer_owner else (view.peer or "?")
+    if view.peer and view.peer_owner and view.peer != local:
+        other = f"{view.peer} ({other})"
+    return f"{local} ↔ {other}".strip() if local else f"↔ {other}"
+
+
+def _extra(view: FdView) -> str:
+    parts = []
+    if view.pending is not None:
+        text = f"pending {view.pending}/{view.backlog}"
+        if view.pending >= (view.backlog or 0):
+            text += " (Linux: backlog+1)"
+        parts.append(text)
+    if view.unread:
+        parts.append(f"1st dgram {view.unread} B" if view.type == "DGRAM" else f"unread {view.unread} B")
+    if view.shutdown:
+        parts.append(f"shut {view.shutdown}")
+    return ", ".join(parts)
+
+
+def _fd_row(view: FdView) -> list[str]:
+    return [f"fd {view.fd}", view.type, view.role, view.state, _where(view), _extra(view)]
+
+
+def _header(proc: ProcessView) -> Fragments:
+    marker = "▸ " if proc.current else "  "
+    line: Fragments = [("class:dim", marker), (process_style(proc.name), proc.name),
+                       ("class:dim", f"  pid {proc.pid}" + (f"  uid {proc.uid}" if proc.uid else ""))]
+    if proc.stopped:
+        line.append(("class:blocked", "  STOPPED (SIGSTOP)"))
+    elif proc.blocked:
+        b = proc.blocked
+        fd = "" if b.fd is None else str(b.fd)
+        line.append(("class:blocked", f"  BLOCKED in {b.call}({fd})"))
+        if b.why:
+            line.append(("class:dim", f": {b.why}"))
+    else:
+        line.append(("class:ok", "  idle"))
+    if not proc.fds and not proc.other_fds:
+        line.append(("class:dim", "  (no sockets)"))
+    return line
+
+
+def panel_lines(snapshot: Snapshot, width: int = 80, height: int | None = None) -> list[Fragments]:
+    """The panel: one header per process, one row per socket fd, then the socket files."""
+    budget = height if height is not None else 10**9
+    rows = [(proc, [(_fd_row(f), f) for f in proc.fds]) for proc in snapshot.processes]
+    table = [row for _, fds in rows for row, _ in fds]
+    widths = [max((len(r[i]) for r in table), default=0) for i in range(6)]
+    lines: list[Fragments] = []
+    shown = 0
+    total = sum(1 + len(fds) + len(proc.other_fds) for proc, fds in rows)
+    for proc, fds in rows:
+        lines.append(_header(proc))
+        shown += 1
+        for row, view in fds:
+            if len(lines) >= budget - 2 and shown < total:
+                break
+            lines.append(_socket_line(row, view, widths, width))
+            shown += 1
+        for other in proc.other_fds:
+            lines.append([("class:dim", f"    fd {other.fd}  {other.target}")])
+            shown += 1
+        if len(lines) >= budget - 2 and shown < total:
+            break
+    if shown < total:
+        lines.append([("class:dim", f"  … + {total - shown} more lines (state prints them all)")])
+    if not snapshot.processes:
+        lines.append([("class:dim", "no processes yet: spawn server client")])
+    if len(lines) < budget:
+        lines.append(_files_line(snapshot.files, width))
+    if snapshot.limited:
+        lines.append([("class:warn", "(limited: no sock_diag, read from /proc/net/unix: no queues, no peers)")])
+    return lines
+
+
+def _socket_line(row: list[str], view: FdView, widths: list[int], width: int) -> Fragments:
+    styles = ["class:dim", "", f"class:{view.role}", "class:call", "", "class:blocked"]
+    cells = [cell.ljust(w) for cell, w in zip(row, widths)]
+    line: Fragments = [("", "    ")]
+    used = 4
+    for index, (cell, style) in enumerate(zip(cells, styles)):
+        if not row[index] and index >= 4:
+            continue
+        text = cell if index < 5 else row[index]
+        room = width - used
+        if room <= 1:
+            break
+        if len(text) > room:
+            text = text[: room - 1] + "…"
+        line.append((style, text + " "))
+        used += len(text) + 1
+    if width - used >= len(view.analogy) + 2:
+        line.append(("class:analogy", " " + view.analogy))
+    return line
+
+
+def _files_line(files: tuple[FileView, ...], width: int) -> Fragments:
+    if not files:
+        return [("class:dim", "socket files: none")]
+    line: Fragments = [("class:dim", "socket files: ")]
+    for file in files:
+        line.append(("", file.path))
+        line.append(_file_status(file))
+        line.append(("", "  "))
+    return line
+
+
+def _file_status(file: FileView) -> tuple[str, str]:
+    if file.kind == "missing":
+        return ("class:dim", " (removed)")
+    if file.kind == "other":
+        return ("class:dim", " (not a socket)")
+    if file.bound and file.owner:
+        return ("class:ok", f" (bound: {file.owner.process} fd {file.owner.fd})")
+    if file.bound:
+        return ("class:ok", " (bound)")
+    return ("class:stale", " (STALE: no socket bound; bind gets EADDRINUSE)")
+
+
+def ss_lines(snapshot: Snapshot) -> list[Fragments]:
+    """The kernel's view in `ss -xap` columns, restricted to the session's sockets."""
+    header = ["Netid", "State", "Recv-Q", "Send-Q", "Local Address:Port", "Peer Address:Port", "Process"]
+    names = {}
+    for proc in snapshot.processes:
+        for view in proc.fds:
+            names[view.inode] = view.local
+    rows = [header]
+    for proc in snapshot.processes:
+        for view in proc.fds:
+            k = view.raw
+            if k is None:
+                continue
+            peer_name = names.get(k.peer) or "*"
+            rows.append([
+                SS_NETIDS.get(k.type, "u_???"), SS_STATES.get(k.state, str(k.state)), str(k.rqueue), str(k.wqueue),
+                f"{view.local or '*'} {k.inode}", f"{peer_name} {k.peer}",
+                f'users:(("{proc.name}",pid={proc.pid},fd={view.fd}))',
+            ])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    lines = []
+    for index, row in enumerate(rows):
+        text = " ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
+        lines.append([("class:heading" if index == 0 else "", text)])
+    if len(rows) == 1:
+        lines.append([("class:dim", "(no sockets in this session)")])
+    if snapshot.limited:
+        lines.append([("class:warn", "(limited: no sock_diag: queues and peers unknown)")])
+    return lines
+
+
+def ls_lines(snapshot: Snapshot) -> list[Fragments]:
+    """`ls -l` of the session's socket files, with who is bound to each."""
+    if not snapshot.files:
+        return [[("class:dim", "no socket files (bind a socket to a path to make one)")]]
+    lines = []
+    for file in snapshot.files:
+        if file.mode is None:
+            lines.append([("", f"{file.path}: "), ("class:dim", "removed")])
+            continue
+        when = time.strftime("%b %d %H:%M", time.localtime(file.mtime))
+        text = f"{stat.filemode(file.mode)} 1 {_user(file.uid)} {_group(file.gid)} 0 {when} {file.path}"
+        lines.append([("", text), _file_status(file)])
+    return lines
+
+
+def _user(uid: int) -> str:
+    import pwd
+
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def _group(gid: int) -> str:
+    import grp
+
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return str(gid)
+
+
+def view_lines(view: View, width: int = 80) -> list[Fragments]:
+    if view.kind == "state":
+        return panel_lines(view.data, width)
+    if view.kind == "state-json":
+        return [[("", view.data.to_json())]]
+    if view.kind == "ss":
+        return ss_lines(view.data)
+    if view.kind == "ls":
+        return ls_lines(view.data)
+    raise ValueError(f"unknown view {view.kind}")

@@ -1,0 +1,269 @@
+"""The snapshot: the kernel's view of the session's sockets, joined with what the session knows.
+
+`take_snapshot` reads the kernel (one sock_diag dump, /proc per worker, lstat
+per socket file); `build` is the pure join, unit-tested on its own. Every
+number comes from the kernel; the session only contributes names (which
+process is `server`) and which call a blocked process was asked to make.
+"""
+
+import json
+import os
+import stat
+from dataclasses import asdict, dataclass, field
+
+from sockrepl import kernel
+from sockrepl.analogy import label
+
+TYPES = {1: "STREAM", 2: "DGRAM", 5: "SEQPACKET"}
+TCP_ESTABLISHED, TCP_CLOSE, TCP_LISTEN = 1, 7, 10
+RCV_SHUTDOWN, SEND_SHUTDOWN = 1, 2
+WAITS = {
+    "accept": "waiting for a caller",
+    "connect": "the listener's queue is full",
+    "recv": "waiting for data",
+    "read": "waiting for data",
+    "recvfrom": "waiting for a datagram",
+    "send": "the receiver's buffer is full",
+    "write": "the receiver's buffer is full",
+    "sendto": "the receiver's queue is full",
+}
+
+
+@dataclass(frozen=True)
+class Owner:
+    process: str
+    fd: int
+
+
+@dataclass(frozen=True)
+class Blocked:
+    call: str  # what was asked (accept, recv, ...)
+    fd: int | None
+    syscall: str | None  # what the kernel says it sleeps in (accept, recvmsg, ...)
+    wchan: str | None
+    why: str | None
+
+
+@dataclass(frozen=True)
+class FdView:
+    fd: int
+    inode: int
+    type: str
+    role: str  # "active" | "passive" (the slides' words)
+    state: str  # UNCONNECTED BOUND LISTEN CONNECTING CONNECTED PEER-CLOSED
+    local: str | None
+    peer: str | None
+    peer_owner: Owner | None
+    pending: int | None
+    backlog: int | None
+    unread: int | None
+    shutdown: str | None  # which directions are shut: "read" | "write" | "both"
+    accepted: bool | None  # a client's connection: taken by accept() yet?
+    analogy: str
+    raw: kernel.UnixSocket | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class OtherFd:
+    fd: int
+    target: str
+
+
+@dataclass(frozen=True)
+class ProcessView:
+    name: str
+    pid: int
+    uid: int
+    alive: bool
+    current: bool
+    stopped: bool
+    blocked: Blocked | None
+    fds: tuple[FdView, ...]
+    other_fds: tuple[OtherFd, ...] = ()
+
+
+@dataclass(frozen=True)
+class FileView:
+    path: str
+    kind: str  # "socket" | "missing" | "other"
+    bound: bool
+    owner: Owner | None
+    mode: int | None = None
+    uid: int | None = None
+    gid: int | None = None
+    mtime: float | None = None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    processes: tuple[ProcessView, ...]
+    files: tuple[FileView, ...]
+    limited: bool = False
+    scratch: str = ""
+
+    def to_json(self) -> str:
+        return json.dumps(_json(self), separators=(",", ":"), ensure_ascii=False)
+
+    def find(self, process: str, fd: int) -> FdView | None:
+        for view in self.processes:
+            if view.name == process:
+                return next((f for f in view.fds if f.fd == fd), None)
+        return None
+
+    def process(self, name: str) -> ProcessView | None:
+        return next((p for p in self.processes if p.name == name), None)
+
+
+def _json(snapshot: Snapshot) -> dict:
+    processes = []
+    for proc in snapshot.processes:
+        item = asdict(proc)
+        item["fds"] = [{k: v for k, v in asdict(f).items() if k != "raw"} for f in proc.fds]
+        processes.append(item)
+    files = [asdict(f) for f in snapshot.files]
+    return {"processes": processes, "files": files, "limited": snapshot.limited, "scratch": snapshot.scratch}
+
+
+@dataclass(frozen=True)
+class ProcessFacts:
+    """What the session knows of one worker, plus what /proc says of it."""
+
+    name: str
+    pid: int
+    uid: int
+    current: bool
+    pending: tuple[str, int | None] | None  # (call, fd) the session is waiting on
+    fds: dict[int, kernel.FdTarget] | None
+    task: kernel.TaskState | None
+
+
+def display_name(name: bytes | None) -> str | None:
+    """`srv.sock`, or `@name` for an abstract address; undecodable bytes escaped."""
+    if name is None:
+        return None
+    if name.startswith(b"\0"):
+        return "@" + name[1:].decode("utf-8", "backslashreplace").replace("\0", "@")
+    return name.decode("utf-8", "backslashreplace")
+
+
+def take_snapshot(session) -> Snapshot:
+    table = kernel.read_unix_sockets()
+    facts = []
+    for worker in session.workers.values():
+        pending = (worker.pending.name, worker.pending.args.get("fd")) if worker.pending else None
+        facts.append(ProcessFacts(worker.name, worker.pid, worker.uid, worker.name == session.current, pending,
+                                  kernel.fd_table(worker.pid), kernel.task_state(worker.pid)))
+    return build(facts, table, _file_stats(session), str(session.scratch))
+
+
+def _file_stats(session) -> list[tuple[str, os.stat_result | None]]:
+    """The session's socket files: those it bound, and any socket file in the scratch directory."""
+    paths = dict.fromkeys(session.created_files)
+    try:
+        for entry in os.scandir(session.scratch):
+            if stat.S_ISSOCK(entry.stat(follow_symlinks=False).st_mode):
+                paths[entry.path] = None
+    except OSError:
+        pass
+    stats = []
+    for path in paths:
+        try:
+            stats.append((path, os.lstat(path)))
+        except OSError:
+            stats.append((path, None))
+    return stats
+
+
+def build(facts: list[ProcessFacts], table: kernel.SocketTable, files, scratch: str = "") -> Snapshot:
+    """Join, without I/O: the kernel's sockets seen through the session's processes."""
+    owners = {}
+    for proc in facts:
+        for fd, target in (proc.fds or {}).items():
+            if target.inode is not None and fd > 2:
+                owners.setdefault(target.inode, Owner(proc.name, fd))
+    queued_on = {icon: sock for sock in table.sockets.values() if sock.state == TCP_LISTEN for icon in sock.icons}
+    processes = tuple(_process_view(proc, table, owners, queued_on) for proc in facts)
+    by_vfs = {sock.vfs[1]: sock for sock in table.sockets.values() if sock.vfs and _is_binder(sock)}
+    file_views = tuple(_file_view(path, st, by_vfs, owners, scratch) for path, st in files)
+    return Snapshot(processes, file_views, table.limited, scratch)
+
+
+def _is_binder(sock: kernel.UnixSocket) -> bool:
+    """An accepted connection shares its listener's socket file; only the socket that bound it counts."""
+    return sock.type == 2 or sock.state != TCP_ESTABLISHED
+
+
+def _process_view(proc: ProcessFacts, table, owners, queued_on) -> ProcessView:
+    task = proc.task
+    blocked = None
+    if proc.pending:
+        call, fd = proc.pending
+        syscall = kernel.syscall_name(task.syscall) if task and task.syscall is not None else None
+        blocked = Blocked(call, fd, syscall, task.wchan if task else None, WAITS.get(call))
+    fds, others = [], []
+    for fd, target in (proc.fds or {}).items():
+        if fd <= 2:
+            continue
+        sock = table.sockets.get(target.inode) if target.inode is not None else None
+        if sock is not None:
+            fds.append(_fd_view(fd, sock, table, owners, queued_on, blocked))
+        else:
+            others.append(OtherFd(fd, target.path or f"socket:[{target.inode}] (not AF_UNIX)"))
+    stopped = bool(task and task.state in "tT")
+    return ProcessView(proc.name, proc.pid, proc.uid, proc.fds is not None, proc.current, stopped, blocked,
+                       tuple(fds), tuple(others))
+
+
+def _fd_view(fd: int, sock: kernel.UnixSocket, table, owners, queued_on, blocked: Blocked | None) -> FdView:
+    kind = TYPES.get(sock.type, str(sock.type))
+    blocked_here = blocked.call if blocked and blocked.fd == fd else None
+    listener = queued_on.get(sock.inode)
+    peer_sock = table.sockets.get(sock.peer) if sock.peer else None
+    state, accepted = _state(kind, sock, blocked_here, listener, peer_sock)
+    shutdown = _shutdown(sock.shutdown) if state == "CONNECTED" else None
+    peer = display_name(peer_sock.name) if peer_sock else None
+    if listener is not None:
+        peer = display_name(listener.name)
+    listening = sock.state == TCP_LISTEN
+    pending = sock.rqueue if listening else None
+    unread = None if listening or table.limited else sock.rqueue
+    return FdView(
+        fd=fd, inode=sock.inode, type=kind, role="passive" if listening else "active", state=state,
+        local=display_name(sock.name), peer=peer, peer_owner=owners.get(sock.peer) if sock.peer else None,
+        pending=pending, backlog=sock.wqueue if listening else None, unread=unread, shutdown=shutdown,
+        accepted=accepted,
+        analogy=label(kind, state, pending=pending, accepted=accepted is not False, blocked=blocked_here,
+                      shutdown=shutdown, unread=unread),
+        raw=sock,
+    )
+
+
+def _state(kind: str, sock, blocked_here, listener, peer_sock) -> tuple[str, bool | None]:
+    if sock.state == TCP_LISTEN:
+        return "LISTEN", None
+    if blocked_here == "connect":
+        return "CONNECTING", None
+    if kind != "DGRAM" and sock.state == TCP_ESTABLISHED:
+        if listener is not None:
+            return "CONNECTED", False
+        if peer_sock is None:
+            return "PEER-CLOSED", None
+        return "CONNECTED", True
+    if kind == "DGRAM" and sock.state == TCP_ESTABLISHED and sock.peer:
+        return "CONNECTED", None
+    return ("BOUND" if sock.name is not None else "UNCONNECTED"), None
+
+
+def _shutdown(bits: int | None) -> str | None:
+    return {RCV_SHUTDOWN: "read", SEND_SHUTDOWN: "write", RCV_SHUTDOWN | SEND_SHUTDOWN: "both"}.get(bits or 0)
+
+
+def _file_view(path: str, st, by_vfs, owners, scratch: str) -> FileView:
+    shown = os.path.relpath(path, scratch) if scratch and path.startswith(scratch + os.sep) else path
+    if st is None:
+        return FileView(shown, "missing", False, None)
+    if not stat.S_ISSOCK(st.st_mode):
+        return FileView(shown, "other", False, None, st.st_mode, st.st_uid, st.st_gid, st.st_mtime)
+    sock = by_vfs.get(st.st_ino)
+    owner = owners.get(sock.inode) if sock else None
+    return FileView(shown, "socket", sock is not None, owner, st.st_mode, st.st_uid, st.st_gid, st.st_mtime)
