@@ -58,7 +58,7 @@ class SignalEvent:
 
 @dataclass(frozen=True)
 class SpawnEvent:
-    processes: tuple[tuple[str, int, int], ...]  # name, pid, uid
+    processes: tuple[tuple[str, int, int | None], ...]  # name, pid, uid when it is not sockrepl's own
     current: str
 
 

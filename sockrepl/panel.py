@@ -119,8 +119,10 @@ def _socket_line(row: list[str], view: FdView, widths: list[int], width: int) ->
             text = text[: room - 1] + "…"
         line.append((style, text + " "))
         used += len(text) + 1
-    if width - used >= len(view.analogy) + 2:
-        line.append(("class:analogy", " " + view.analogy))
+    room = width - used - 1
+    if room >= min(len(view.analogy), 14):
+        text = view.analogy if len(view.analogy) <= room else view.analogy[: room - 1] + "…"
+        line.append(("class:analogy", " " + text))
     return line
 
 

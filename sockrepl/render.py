@@ -267,7 +267,8 @@ def signal_lines(event: SignalEvent) -> list[Fragments]:
 
 
 def spawn_lines(event: SpawnEvent) -> list[Fragments]:
-    started = ", ".join(f"{name} (pid {pid}{'' if uid == 0 else f', uid {uid}'})" for name, pid, uid in event.processes)
+    started = ", ".join(f"{name} (pid {pid}{'' if uid is None else f', uid {uid}'})"
+                        for name, pid, uid in event.processes)
     return [[("class:info", f"spawned {started}; current process: {event.current}")]]
 
 

@@ -136,7 +136,7 @@ class Session:
             self.workers[worker.name] = worker
             self.departed.pop(worker.name, None)
         self.current = names[0]
-        rows = tuple((w.name, w.pid, w.uid) for w in started)
+        rows = tuple((w.name, w.pid, None if w.uid == os.getuid() else w.uid) for w in started)
         return events + [SpawnEvent(rows, self.current)]
 
     def _spawn_identity(self, args: dict) -> tuple[int | None, int | None, str | None]:

@@ -1,0 +1,89 @@
+"""The session on its own thread, so an interactive front end never waits on the kernel.
+
+Commands and the results that blocked calls deliver on their own are handled
+one at a time on this thread; the front end submits lines and receives events
+plus a fresh snapshot through callbacks. No prompt_toolkit here.
+"""
+
+import concurrent.futures
+import os
+import select
+import threading
+from collections.abc import Callable
+
+from sockrepl.session import Session
+
+IDLE_TICK = 0.5
+
+
+class Engine:
+    """Owns a Session; `submit` runs a function of it on the engine thread."""
+
+    def __init__(self, on_async: Callable[[list, object], None]):
+        """`on_async(events, snapshot)` is called on the engine thread for results nobody asked for."""
+        self.session = Session()
+        self._on_async = on_async
+        self._jobs: list[tuple[Callable, concurrent.futures.Future]] = []
+        self._lock = threading.Lock()
+        self._wake_r, self._wake_w = os.pipe()
+        self._stopped = False
+        self._thread = threading.Thread(target=self._loop, name="sockrepl-engine", daemon=True)
+        self._thread.start()
+
+    def submit(self, job: Callable[[Session], object]) -> concurrent.futures.Future:
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        with self._lock:
+            self._jobs.append((job, future))
+        os.write(self._wake_w, b"x")
+        return future
+
+    def run_line(self, line: str) -> concurrent.futures.Future:
+        """Events of the line, and the snapshot after it."""
+        return self.submit(lambda s: (s.run_line(line), s.snapshot()))
+
+    def reset(self) -> list:
+        """A fresh session in place of the current one; call it from a job (on the engine thread)."""
+        events = self.session.close()
+        self.session = Session()
+        return events
+
+    def interrupt_wait(self) -> None:
+        self.session.cancel_wait.set()
+
+    def close(self) -> list:
+        """Stop the thread, then clean the session up (from the caller's thread)."""
+        if not self._stopped:
+            self._stopped = True
+            os.write(self._wake_w, b"x")
+            self._thread.join(timeout=10)
+            for fd in (self._wake_r, self._wake_w):
+                os.close(fd)
+        return self.session.close()
+
+    def _loop(self) -> None:
+        while not self._stopped:
+            try:
+                readable, _, _ = select.select([self._wake_r, *self.session.watch_fds()], [], [], IDLE_TICK)
+            except (OSError, ValueError):
+                readable = []
+            if self._wake_r in readable:
+                os.read(self._wake_r, 4096)
+            self._run_jobs()
+            if self._stopped:
+                break
+            if any(fd != self._wake_r for fd in readable):
+                events = self.session.poll()
+                if events:
+                    self._on_async(events, self.session.snapshot())
+
+    def _run_jobs(self) -> None:
+        with self._lock:
+            jobs, self._jobs = self._jobs, []
+        for job, future in jobs:
+            if self._stopped:
+                future.cancel()
+                continue
+            try:
+                future.set_result(job(self.session))
+            except BaseException as error:  # delivered to the caller, which decides
+                future.set_exception(error)

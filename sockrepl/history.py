@@ -1,0 +1,53 @@
+"""Command history across sessions, in the XDG state directory, written atomically.
+
+prompt_toolkit's FileHistory appends in place; a crash mid-write (or two
+sockrepl windows) could leave a torn file. This one rewrites a temporary file
+and renames it over the old one, keeping the newest entries.
+"""
+
+import os
+import tempfile
+from pathlib import Path
+
+from prompt_toolkit.history import History
+
+KEEP = 1000
+
+
+def history_path() -> str:
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return os.path.join(base, "sockrepl", "history")
+
+
+class AtomicFileHistory(History):
+    def __init__(self, path: str):
+        super().__init__()
+        self.path = Path(path)
+        self._entries: list[str] | None = None
+
+    def _load(self) -> list[str]:
+        if self._entries is None:
+            try:
+                text = self.path.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                text = ""
+            self._entries = [line for line in text.split("\n") if line.strip()]
+        return self._entries
+
+    def load_history_strings(self):
+        return reversed(self._load())
+
+    def store_string(self, string: str) -> None:
+        if "\n" in string or not string.strip():
+            return
+        entries = self._load()
+        entries.append(string)
+        del entries[:-KEEP]
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, temp = tempfile.mkstemp(prefix=".history-", dir=self.path.parent)
+            with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as out:
+                out.write("\n".join(entries) + "\n")
+            os.replace(temp, self.path)
+        except OSError:
+            pass  # a read-only home must not break the session

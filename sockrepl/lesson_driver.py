@@ -1,0 +1,164 @@
+"""Stepping through a lesson inside the REPL: narration, then its commands as if typed.
+
+`next` runs a step and checks it against the kernel as it goes (an instructor
+sees at once if the machine disagrees with the lesson); `back` and `goto`
+replay the lesson in a fresh session, since the kernel cannot undo; the
+student may type their own commands between steps, and is warned before
+`next` if that changed the state the lesson relies on.
+"""
+
+import asyncio
+
+from sockrepl.lessons import Lesson, LessonError, action_mismatch, lesson_files, load, run_action
+
+COMMANDS = {"lesson", "next", "back", "reset", "goto"}
+
+
+def fingerprint(snapshot) -> tuple:
+    """The state a lesson relies on, without what varies run to run (pids, inodes)."""
+    if snapshot is None:
+        return ()
+    procs = tuple((p.name, p.blocked.call if p.blocked else None, p.stopped,
+                   tuple((f.fd, f.type, f.state, f.pending, f.unread, f.peer_owner, f.shutdown) for f in p.fds))
+                  for p in snapshot.processes)
+    return procs + tuple((f.path, f.kind, f.bound) for f in snapshot.files)
+
+
+class LessonDriver:
+    def __init__(self, lesson: Lesson | None = None, present: bool = False):
+        self.lesson = lesson
+        self.present = present
+        self.position = 0  # steps done
+        self.expected_state: tuple | None = None
+        self.warned = False
+
+    def names(self) -> tuple[str, ...]:
+        return tuple(lesson_files())
+
+    @property
+    def active(self) -> bool:
+        return self.lesson is not None
+
+    def status(self) -> str:
+        if not self.lesson:
+            return ""
+        return f"{self.lesson.name}: step {min(self.position + 1, len(self.lesson.steps))}/{len(self.lesson.steps)}"
+
+    async def start(self, repl) -> None:
+        """Begin the lesson given on the command line."""
+        await self._begin(repl, self.lesson)
+
+    async def handle(self, repl, line: str) -> bool:
+        """True when the line was a lesson command (or Enter between steps) and is done."""
+        words = line.split()
+        if not words:
+            if self.active:
+                await self.next(repl)
+            return self.active
+        if words[0] not in COMMANDS:
+            if self.active:
+                self.warned = False
+            return False
+        verb, rest = words[0], words[1:]
+        if verb == "lesson":
+            await self._lesson_command(repl, rest)
+        elif not self.active:
+            repl.say("no lesson running: lesson NAME starts one (lesson lists them)", "class:warn")
+        elif verb == "next":
+            await self.next(repl, force=True)
+        elif verb == "back":
+            await self.replay(repl, max(self.position - 1, 0))
+        elif verb == "reset":
+            await self.replay(repl, 0)
+        elif verb == "goto":
+            await self._goto(repl, rest)
+        return True
+
+    async def _lesson_command(self, repl, rest: list[str]) -> None:
+        if not rest or rest == ["list"]:
+            for name in lesson_files():
+                try:
+                    lesson = load(name)
+                    repl.say(f"  {name:<13} {lesson.title} — {lesson.summary}", "")
+                except LessonError as error:
+                    repl.say(f"  {name:<13} cannot be read: {error}", "class:error")
+            repl.say("lesson NAME starts one", "class:hint")
+            return
+        try:
+            lesson = load(rest[0])
+        except LessonError as error:
+            repl.say(f"error: {error.message}", "class:error")
+            return
+        await self._begin(repl, lesson)
+
+    async def _goto(self, repl, rest: list[str]) -> None:
+        steps = len(self.lesson.steps)
+        if len(rest) != 1 or not rest[0].isdigit() or not 1 <= int(rest[0]) <= steps:
+            repl.say(f"usage: goto N, with N from 1 to {steps}", "class:error")
+            return
+        await self.replay(repl, int(rest[0]) - 1)
+
+    async def _begin(self, repl, lesson: Lesson) -> None:
+        self.lesson = lesson
+        await self.replay(repl, 0, intro=True)
+
+    async def replay(self, repl, upto: int, intro: bool = False) -> None:
+        """A fresh session with steps [0, upto) replayed quietly, then the narration of step `upto`."""
+        await asyncio.wrap_future(repl.engine.submit(lambda s: repl.engine.reset()))
+        if intro:
+            repl.show_markdown(f"# {self.lesson.title}\n\n{self.lesson.intro}")
+        if upto:
+            repl.say(f"replaying steps 1–{upto} in a fresh session (the kernel cannot undo)…", "class:dim")
+        self.position = 0
+        for _ in range(upto):
+            await self._run_step(repl, quiet=True)
+        self.expected_state = fingerprint(await repl.refresh())
+        self._narrate(repl)
+
+    async def next(self, repl, force: bool = False) -> None:
+        if self.position >= len(self.lesson.steps):
+            repl.say("that was the last step: reset starts again, lesson lists the others", "class:hint")
+            return
+        current = fingerprint(await repl.refresh())
+        if current != self.expected_state and not self.warned and not force:
+            self.warned = True
+            repl.say("you changed the state since the last step, and the next step may not go as written: "
+                     "press Enter (or next) to run it anyway, or back/reset to replay the lesson", "class:warn")
+            return
+        await self._run_step(repl, quiet=False)
+        self.expected_state = fingerprint(await repl.refresh())
+        self.warned = False
+        self._narrate(repl)
+
+    async def _run_step(self, repl, quiet: bool) -> None:
+        step = self.lesson.steps[self.position]
+        for action in step.actions:
+            if not quiet:
+                repl.echo(action.source)
+            events, lines, mismatch = await asyncio.wrap_future(repl.engine.submit(
+                lambda s, a=action: self._act(s, a)))
+            if not quiet:
+                repl.print_events(events)
+            if mismatch:
+                repl.say(f"⚠ the kernel did not do what the lesson expects — {mismatch}", "class:warn")
+        self.position += 1
+
+    def _act(self, session, action):
+        events, lines = run_action(session, action)
+        return events, lines, action_mismatch(session, action, events, lines, self.lesson.path)
+
+    def _narrate(self, repl) -> None:
+        steps = self.lesson.steps
+        if self.position >= len(steps):
+            if self.lesson.outro:
+                repl.show_markdown(self.lesson.outro)
+            repl.say(f"end of the lesson {self.lesson.name}: reset starts again, lesson lists the others",
+                     "class:hint")
+            return
+        step = steps[self.position]
+        title = f"step {self.position + 1}/{len(steps)} · {step.title}"
+        body = step.narration.split("\n", 1)[1] if step.narration.startswith("## ") else step.narration
+        repl.show_markdown(body.strip() or step.title, title)
+        hint = "Space or Enter: run this step · b: back" if self.present else \
+            "Enter (or next) runs this step · back · reset · goto N"
+        repl.say(hint, "class:hint")

@@ -1,0 +1,264 @@
+"""The interactive REPL: a prompt naming the current process, the transcript above, the panel below.
+
+prompt_toolkit's PromptSession with the state panel as its bottom toolbar.
+Lines go to the Engine thread; results that arrive on their own (a blocked
+call released, a process killed from outside) are printed above the prompt
+without waiting for a key, and the panel is redrawn from the new snapshot.
+"""
+
+import asyncio
+import signal
+import sys
+
+from prompt_toolkit import PromptSession, print_formatted_text
+from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
+from prompt_toolkit.completion import Completer, Completion
+from prompt_toolkit.filters import Condition
+from prompt_toolkit.formatted_text import ANSI, FormattedText
+from prompt_toolkit.key_binding import KeyBindings
+from prompt_toolkit.lexers import Lexer
+from prompt_toolkit.shortcuts import CompleteStyle
+from prompt_toolkit.styles import Style
+
+from sockrepl.complete import Context, highlight, suggest
+from sockrepl.engine import Engine
+from sockrepl.history import AtomicFileHistory, history_path
+from sockrepl.lesson_driver import LessonDriver
+from sockrepl.panel import panel_lines
+from sockrepl.render import event_lines, process_style
+from sockrepl.theme import STYLES
+
+FIRST_PROCESS = "p1"
+STYLE = Style.from_dict({
+    **STYLES,
+    "bottom-toolbar": "noreverse",
+    "bottom-toolbar.text": "",
+    "rule": "#5f5f5f",
+    "keys": "reverse",
+    "prefix": "bold",
+    "string": "#87d75f",
+    "number": "#ffd75f",
+    "constant": "#5fd7ff",
+})
+
+
+def join_lines(lines) -> FormattedText:
+    fragments = []
+    for index, line in enumerate(lines):
+        if index:
+            fragments.append(("", "\n"))
+        fragments.extend(line)
+    return FormattedText(fragments)
+
+
+class SessionCompleter(Completer):
+    def __init__(self, repl: "Repl"):
+        self.repl = repl
+
+    def get_completions(self, document, complete_event):
+        for item in suggest(document.text_before_cursor, self.repl.context()):
+            yield Completion(item.text, item.start, display_meta=item.meta)
+
+
+class LineLexer(Lexer):
+    def lex_document(self, document):
+        return lambda number: highlight(document.lines[number])
+
+
+class Repl:
+    def __init__(self, input=None, output=None, history_file: str | None = None,
+                 lesson: LessonDriver | None = None):
+        self.engine = Engine(self._from_engine)
+        self.lesson = lesson or LessonDriver()
+        first = "" if self.lesson.active else f"spawn {FIRST_PROCESS}"
+        self.started = self.engine.run_line(first)
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.snapshot = None
+        self.stopping = False
+        self.prompt = PromptSession(
+            message=self._message,
+            bottom_toolbar=self._toolbar,
+            completer=SessionCompleter(self),
+            lexer=LineLexer(),
+            history=AtomicFileHistory(history_file or history_path()),
+            auto_suggest=AutoSuggestFromHistory(),
+            complete_style=CompleteStyle.MULTI_COLUMN,
+            complete_while_typing=False,
+            reserve_space_for_menu=6,
+            key_bindings=self._keys(),
+            style=STYLE,
+            input=input,
+            output=output,
+        )
+
+    # ---- what is drawn ---------------------------------------------------
+
+    def _message(self):
+        current = self.engine.session.current or "sockrepl"
+        return FormattedText([(process_style(current), current), ("", "> ")])
+
+    def _toolbar(self):
+        size = self.prompt.app.output.get_size()
+        width, rows = size.columns, size.rows
+        lines = [[("class:rule", "─" * 2 + " state, from the kernel " + "─" * max(0, width - 26))]]
+        if self.snapshot is not None:
+            lines += panel_lines(self.snapshot, width, max(3, rows // 2 - 2))
+        if self.lesson.present:
+            keys = [("class:keys", " Space "), ("", " next  "), ("class:keys", " b "), ("", " back  "),
+                    ("class:keys", " Ctrl-D "), ("", " quit  "), ("class:dim", self.lesson.status() + "  ")]
+        else:
+            keys = [("class:keys", " F1 "), ("", " help  "), ("class:keys", " Ctrl-C "), ("", " interrupt  "),
+                    ("class:keys", " Ctrl-D "), ("", " quit  ")]
+            if self.lesson.active:
+                keys += [("class:keys", " Enter "), ("", f" next step ({self.lesson.status()})  ")]
+        scratch = f"scratch: {self.engine.session.scratch}"
+        if sum(len(t) for _, t in keys) + len(scratch) < width:
+            keys.append(("class:dim", scratch))
+        lines.append(keys)
+        return join_lines(lines)
+
+    def context(self) -> Context:
+        snap = self.snapshot
+        if snap is None:
+            return Context()
+        fds = {p.name: tuple((f.fd, f"{f.type} {f.state} {f.local or ''}".strip()) for f in p.fds)
+               for p in snap.processes}
+        lessons = self.lesson.names()
+        return Context(tuple(p.name for p in snap.processes), self.engine.session.current, fds,
+                       tuple(f.path for f in snap.files), lessons)
+
+    def print_events(self, events) -> None:
+        width = self.prompt.app.output.get_size().columns
+        self.print_lines([line for event in events for line in event_lines(event, width)])
+
+    def print_lines(self, lines) -> None:
+        if lines:
+            print_formatted_text(join_lines(lines), style=STYLE, output=self.prompt.app.output)
+
+    def say(self, text: str, style: str = "class:info") -> None:
+        print_formatted_text(FormattedText([(style, text)]), style=STYLE, output=self.prompt.app.output)
+
+    def echo(self, source: str) -> None:
+        """A lesson's command, shown as if it had been typed at the prompt."""
+        name, sep, rest = source.partition(">")
+        name = name.strip() or self.engine.session.current or "sockrepl"
+        self.print_lines([[(process_style(name), name), ("", "> "), *highlight(rest.strip())]])
+
+    def show_markdown(self, text: str, title: str | None = None) -> None:
+        from sockrepl.richtext import markdown_ansi
+
+        width = self.prompt.app.output.get_size().columns
+        print_formatted_text(ANSI(markdown_ansi(text, width, title, self.lesson.present)),
+                             output=self.prompt.app.output)
+
+    async def refresh(self):
+        """A fresh snapshot from the engine, shown in the panel."""
+        snapshot = await asyncio.wrap_future(self.engine.submit(lambda s: s.snapshot()))
+        self._show_snapshot(snapshot)
+        return snapshot
+
+    # ---- input -----------------------------------------------------------
+
+    def _keys(self) -> KeyBindings:
+        keys = KeyBindings()
+
+        @keys.add("c-c")
+        def _(event):
+            """Interrupt the current process's blocked call; at an idle prompt, clear the line."""
+            blocked = self._current_blocked()
+            if blocked:
+                asyncio.ensure_future(self.execute(f"interrupt {blocked}", echo=False))
+            else:
+                event.app.current_buffer.reset()
+
+        @keys.add("f1")
+        def _(event):
+            asyncio.ensure_future(self.execute("help", echo=False))
+
+        presenting = Condition(lambda: self.lesson.present and not self.prompt.app.current_buffer.text)
+
+        @keys.add(" ", filter=presenting)
+        def _(event):
+            event.app.exit(result="next")
+
+        @keys.add("b", filter=presenting)
+        def _(event):
+            event.app.exit(result="back")
+
+        return keys
+
+    def _current_blocked(self) -> str | None:
+        current = self.engine.session.current
+        snap = self.snapshot
+        proc = snap.process(current) if snap and current else None
+        return current if proc and proc.blocked else None
+
+    async def execute(self, line: str, echo: bool = False) -> None:
+        """Run one line on the engine thread; print what it did; refresh the panel."""
+        if echo:
+            self.say(f"{self.engine.session.current or 'sockrepl'}> {line}", "class:dim")
+        events, snapshot = await asyncio.wrap_future(self.engine.run_line(line))
+        self.print_events(events)
+        self._show_snapshot(snapshot)
+
+    def _from_engine(self, events, snapshot) -> None:
+        """Called on the engine thread: hand over to the event loop's thread."""
+        if self.loop is not None and not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(self._deliver, events, snapshot)
+
+    def _deliver(self, events, snapshot) -> None:
+        self.print_events(events)
+        self._show_snapshot(snapshot)
+
+    def _show_snapshot(self, snapshot) -> None:
+        self.snapshot = snapshot
+        if self.prompt.app.is_running:
+            self.prompt.app.invalidate()
+
+    def _stop(self) -> None:
+        """SIGTERM / SIGHUP: leave as on Ctrl-D, with the full cleanup."""
+        self.stopping = True
+        if self.prompt.app.is_running:
+            self.prompt.app.exit(exception=EOFError())
+
+    async def run(self) -> int:
+        self.loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            self.loop.add_signal_handler(signum, self._stop)
+        self.loop.add_signal_handler(signal.SIGINT, self.engine.interrupt_wait)
+        try:
+            events, snapshot = await asyncio.wrap_future(self.started)
+            self.say(f"sockrepl: scratch directory {self.engine.session.scratch} (relative paths live here)")
+            self.print_events(events)
+            self.say("help: the commands · man CALL: a system call · lesson: guided lessons · Ctrl-D: quit",
+                     "class:hint")
+            self.snapshot = snapshot
+            if self.lesson.active:
+                await self.lesson.start(self)
+            while not self.stopping:
+                try:
+                    line = await self.prompt.prompt_async()
+                except KeyboardInterrupt:
+                    continue
+                except EOFError:
+                    break
+                if line.strip() in ("exit", "quit"):
+                    break
+                if await self.lesson.handle(self, line):
+                    continue
+                await self.execute(line)
+        finally:
+            self.print_events(self.engine.close())
+        return 0
+
+
+def main(lesson=None) -> int:
+    if not sys.stdin.isatty() or not sys.stdout.isatty():
+        print("sockrepl: the interactive mode needs a terminal; for scripts use: sockrepl run FILE",
+              file=sys.stderr)
+        return 2
+    repl = Repl(lesson=lesson)
+    try:
+        return asyncio.run(repl.run())
+    finally:
+        repl.engine.close()
