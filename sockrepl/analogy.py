@@ -51,8 +51,29 @@ def mail(state: str, unread: int | None = None, blocked: str | None = None) -> s
     return box
 
 
+SHORT_PHONE = {
+    "UNCONNECTED": "no number", "BOUND": "has a number", "CONNECTING": "line busy", "PEER-CLOSED": "hung up",
+}
+
+
+def short_label(socket_type: str, state: str, **facts) -> str:
+    """Two or three words, for a narrow screen."""
+    if socket_type == "DGRAM":
+        if facts.get("blocked") in ("recvfrom", "recv", "read"):
+            return f"{MAIL} waiting for mail"
+        return f"{MAIL} letters waiting" if facts.get("unread") else f"{MAIL} mailbox"
+    if state == "LISTEN":
+        if facts.get("blocked") == "accept":
+            return f"{PHONE} by the phone"
+        pending = facts.get("pending") or 0
+        return f"{PHONE} {pending} waiting" if pending else f"{PHONE} ringer on"
+    if state == "CONNECTED":
+        return f"{PHONE} ringing" if facts.get("accepted") is False else f"{PHONE} in a call"
+    return f"{PHONE} {SHORT_PHONE.get(state, state.lower())}"
+
+
 def label(socket_type: str, state: str, **facts) -> str:
     if socket_type == "DGRAM":
         return f"{MAIL} " + mail(state, facts.get("unread"), facts.get("blocked"))
-    return f"{PHONE} " + phone(state, facts.get("pending") or 0, facts.get("accepted", True),
+    return f"{PHONE} " + phone(state, facts.get("pending") or 0, facts.get("accepted") is not False,
                                facts.get("blocked"), facts.get("shutdown"))

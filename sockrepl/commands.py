@@ -249,7 +249,7 @@ CONVERTERS: dict[str, Callable[[Token], Any]] = {
     "backlog": lambda t: parse_int(t.text, "backlog"),
     "size": lambda t: parse_int(t.text, "the buffer size", 0, RECV_MAX),
     "len": lambda t: parse_int(t.text, "the length", 0, DATA_MAX),
-    "addrlen": lambda t: parse_int(t.text, "addrlen", 0, 110),
+    "addrlen": lambda t: 110 if re.fullmatch(r"sizeof\s*\(.*\)", t.text) else parse_int(t.text, "addrlen", 0, 110),
     "protocol": lambda t: parse_int(t.text, "protocol"),
     "domain": _one_of(C.DOMAINS, "domain"),
     "socktype": _socket_type,

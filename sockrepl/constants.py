@@ -42,6 +42,9 @@ OPEN_FLAGS = {
     "O_RDONLY": 0,
     "O_WRONLY": 1,
     "O_RDWR": 2,
+    "O_CREAT": 0o100,
+    "O_EXCL": 0o200,
+    "O_TRUNC": 0o1000,
     "O_NONBLOCK": 0o4000,
     "O_CLOEXEC": 0o2000000,
 }

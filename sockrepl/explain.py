@@ -40,7 +40,7 @@ CALL_ERRORS: dict[tuple[str, str], str] = {
     ("socketpair", "EMFILE"): "a pair needs two free fds and this process has fewer: close some",
     # bind: get a number / a postal address
     ("bind", "EADDRINUSE"): "that path already exists, maybe a stale socket file: unlink it first",
-    ("bind", "EINVAL"): "this socket already has an address: one number per phone (make a new socket)",
+    ("bind", "EINVAL"): "this socket already has an address: one per socket (make a new socket for another)",
     ("bind", "ENOENT"): "a directory on that path does not exist: bind creates only the socket file",
     ("bind", "ENOTDIR"): "a part of that path is a file, not a directory",
     ("bind", "EACCES"): "no write permission on the directory, so the socket file cannot be created",
@@ -103,7 +103,7 @@ CALL_ERRORS: dict[tuple[str, str], str] = {
     ("close", "EBADF"): "that fd is not open in this process: closed already? (`state` lists its fds)",
     ("shutdown", "EINVAL"): "how must be SHUT_RD, SHUT_WR or SHUT_RDWR",
     # names and options
-    ("getpeername", "ENOTCONN"): "not connected: nobody on the line (a listener or a new socket has no peer)",
+    ("getpeername", "ENOTCONN"): "no peer: a listener, a new socket or an unconnected datagram socket has none",
     ("getsockopt", "ENOPROTOOPT"): "no such option: try SO_TYPE, SO_ERROR, SO_SNDBUF, SO_RCVBUF or SO_PEERCRED",
     ("getsockopt", "EOPNOTSUPP"): "AF_UNIX sockets have options at level SOL_SOCKET only",
     ("setsockopt", "ENOPROTOOPT"): "that option cannot be set here: SO_SNDBUF and SO_RCVBUF can",
@@ -158,7 +158,17 @@ ERRORS: dict[str, str] = {
 }
 
 
-def explain(call: str, errno_name: str) -> str | None:
+# An abstract name (@name) has no file: the path-based advice would mislead.
+ABSTRACT_ERRORS: dict[tuple[str, str], str] = {
+    ("bind", "EADDRINUSE"): "another socket holds that abstract name (names are machine-wide; no file to unlink)",
+    ("connect", "ECONNREFUSED"): "no socket listens under that abstract name (nobody has that number)",
+    ("sendto", "ECONNREFUSED"): "no socket is bound to that abstract name: nobody at that address",
+}
+
+
+def explain(call: str, errno_name: str, abstract: bool = False) -> str | None:
     """The explanation for `call` failing with `errno_name`, or None if we have none."""
     name = SYNONYMS.get(errno_name, errno_name)
+    if abstract and (call, name) in ABSTRACT_ERRORS:
+        return ABSTRACT_ERRORS[(call, name)]
     return CALL_ERRORS.get((call, name)) or ERRORS.get(name)

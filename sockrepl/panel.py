@@ -19,12 +19,12 @@ SS_NETIDS = {1: "u_str", 2: "u_dgr", 5: "u_seq"}
 def _where(view: FdView) -> str:
     """Where the socket is reachable and what it is connected to."""
     local = view.local or ""
-    if view.state == "LISTEN" or view.state in ("BOUND", "UNCONNECTED"):
+    if view.state in ("LISTEN", "BOUND", "UNCONNECTED"):
         return local
     if view.state == "CONNECTING":
-        return f"→ {view.peer or '?'} (queue full)" if view.peer else "→ (dialling)"
+        return f"→ {view.peer} (queue full)" if view.peer else "→ ?"
     if view.accepted is False:
-        return f"→ {view.peer} (queued, not accepted)"
+        return f"→ {view.peer} (queued)"
     if view.state == "PEER-CLOSED":
         return f"{local} ↔ (closed)".strip()
     other = f"{view.peer_owner.process}:{view.peer_owner.fd}" if view.peer_owner else (view.peer or "?")
@@ -37,7 +37,7 @@ def _extra(view: FdView) -> str:
     parts = []
     if view.pending is not None:
         text = f"pending {view.pending}/{view.backlog}"
-        if view.pending >= (view.backlog or 0):
+        if view.pending > (view.backlog or 0):
             text += " (Linux: backlog+1)"
         parts.append(text)
     if view.unread:
@@ -71,33 +71,40 @@ def _header(proc: ProcessView) -> Fragments:
 
 
 def panel_lines(snapshot: Snapshot, width: int = 80, height: int | None = None) -> list[Fragments]:
-    """The panel: one header per process, one row per socket fd, then the socket files."""
-    budget = height if height is not None else 10**9
-    rows = [(proc, [(_fd_row(f), f) for f in proc.fds]) for proc in snapshot.processes]
-    table = [row for _, fds in rows for row, _ in fds]
-    widths = [max((len(r[i]) for r in table), default=0) for i in range(6)]
+    """The panel: one block per process (header, one row per fd), then the socket files.
+
+    When `height` is short, the current process keeps its rows and the others fold
+    to their header line; what still does not fit is counted on one line. Only the
+    rows that are shown are laid out.
+    """
+    tail = 1 + (1 if snapshot.limited else 0)
+    room = (height if height is not None else 10**9) - tail
+    blocks = [(proc, len(proc.fds) + len(proc.other_fds)) for proc in snapshot.processes]
+    total = sum(1 + size for _, size in blocks)
+    folded = total > room
+    spare = room - len(blocks) - 1  # every header stays, and one line counts what is hidden
+    shown_rows = {proc.name: size if not folded else min(size, max(spare, 0)) if proc.current else 0
+                  for proc, size in blocks}
+    views = [f for proc, _ in blocks for f in proc.fds[: shown_rows[proc.name]]]
+    rows = [_fd_row(f) for f in views]
+    widths = [max((len(r[i]) for r in rows), default=0) for i in range(6)]
     lines: list[Fragments] = []
-    shown = 0
-    total = sum(1 + len(fds) + len(proc.other_fds) for proc, fds in rows)
-    for proc, fds in rows:
-        lines.append(_header(proc))
-        shown += 1
-        for row, view in fds:
-            if len(lines) >= budget - 2 and shown < total:
-                break
-            lines.append(_socket_line(row, view, widths, width))
-            shown += 1
-        for other in proc.other_fds:
-            lines.append([("class:dim", f"    fd {other.fd}  {other.target}")])
-            shown += 1
-        if len(lines) >= budget - 2 and shown < total:
-            break
-    if shown < total:
-        lines.append([("class:dim", f"  … + {total - shown} more lines (state prints them all)")])
+    for proc, size in blocks:
+        header = _header(proc)
+        if size and not shown_rows[proc.name]:
+            header.append(("class:dim", f"  ({size} fd{'s' if size > 1 else ''} not shown)"))
+        lines.append(header)
+        lines += [_socket_line(_fd_row(f), f, widths, width) for f in proc.fds[: shown_rows[proc.name]]]
+        lines += [[("class:dim", f"    fd {o.fd}  {o.target}")] for o in proc.other_fds[: shown_rows[proc.name]]]
+    if folded:
+        hidden = sum(size - shown_rows[proc.name] for proc, size in blocks)
+        limit = max(room - 1, 0)
+        hidden += max(len(lines) - limit, 0)
+        lines = lines[:limit]
+        lines.append([("class:dim", f"  … {hidden} more lines: state prints them all")])
     if not snapshot.processes:
         lines.append([("class:dim", "no processes yet: spawn server client")])
-    if len(lines) < budget:
-        lines.append(_files_line(snapshot.files, width))
+    lines.append(_files_line(snapshot.files, width))
     if snapshot.limited:
         lines.append([("class:warn", "(limited: no sock_diag, read from /proc/net/unix: no queues, no peers)")])
     return lines
@@ -105,35 +112,33 @@ def panel_lines(snapshot: Snapshot, width: int = 80, height: int | None = None) 
 
 def _socket_line(row: list[str], view: FdView, widths: list[int], width: int) -> Fragments:
     styles = ["class:dim", "", f"class:{view.role}", "class:call", "", "class:blocked"]
-    cells = [cell.ljust(w) for cell, w in zip(row, widths)]
     line: Fragments = [("", "    ")]
     used = 4
-    for index, (cell, style) in enumerate(zip(cells, styles)):
-        if not row[index] and index >= 4:
+    for index, (cell, style) in enumerate(zip(row, styles)):
+        if index >= 4 and not cell:
             continue
-        text = cell if index < 5 else row[index]
-        room = width - used
-        if room <= 1:
-            break
-        if len(text) > room:
-            text = text[: room - 1] + "…"
+        text = cell.ljust(widths[index]) if index < 4 else cell
+        if used + len(text) + 1 > width:
+            text = text[: max(width - used - 2, 0)] + "…"
         line.append((style, text + " "))
         used += len(text) + 1
+        if used >= width:
+            return line
     room = width - used - 1
-    if room >= min(len(view.analogy), 14):
-        text = view.analogy if len(view.analogy) <= room else view.analogy[: room - 1] + "…"
-        line.append(("class:analogy", " " + text))
+    for words in (view.analogy, view.analogy_short):
+        if len(words) <= room:
+            line.append(("class:analogy", " " + words))
+            break
     return line
 
 
 def _files_line(files: tuple[FileView, ...], width: int) -> Fragments:
     if not files:
         return [("class:dim", "socket files: none")]
-    line: Fragments = [("class:dim", "socket files: ")]
-    for file in files:
-        line.append(("", file.path))
+    line: Fragments = [("class:dim", "socket files:")]
+    for file in (f for f in files if f.kind != "missing"):
+        line.append(("", f"  {file.path}"))
         line.append(_file_status(file))
-        line.append(("", "  "))
     return line
 
 
@@ -152,20 +157,15 @@ def _file_status(file: FileView) -> tuple[str, str]:
 def ss_lines(snapshot: Snapshot) -> list[Fragments]:
     """The kernel's view in `ss -xap` columns, restricted to the session's sockets."""
     header = ["Netid", "State", "Recv-Q", "Send-Q", "Local Address:Port", "Peer Address:Port", "Process"]
-    names = {}
-    for proc in snapshot.processes:
-        for view in proc.fds:
-            names[view.inode] = view.local
     rows = [header]
     for proc in snapshot.processes:
         for view in proc.fds:
             k = view.raw
             if k is None:
                 continue
-            peer_name = names.get(k.peer) or "*"
             rows.append([
                 SS_NETIDS.get(k.type, "u_???"), SS_STATES.get(k.state, str(k.state)), str(k.rqueue), str(k.wqueue),
-                f"{view.local or '*'} {k.inode}", f"{peer_name} {k.peer}",
+                f"{view.local or '*'} {k.inode}", f"* {k.peer}",
                 f'users:(("{proc.name}",pid={proc.pid},fd={view.fd}))',
             ])
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
@@ -182,13 +182,11 @@ def ss_lines(snapshot: Snapshot) -> list[Fragments]:
 
 def ls_lines(snapshot: Snapshot) -> list[Fragments]:
     """`ls -l` of the session's socket files, with who is bound to each."""
-    if not snapshot.files:
+    files = [f for f in snapshot.files if f.kind != "missing"]
+    if not files:
         return [[("class:dim", "no socket files (bind a socket to a path to make one)")]]
     lines = []
-    for file in snapshot.files:
-        if file.mode is None:
-            lines.append([("", f"{file.path}: "), ("class:dim", "removed")])
-            continue
+    for file in files:
         when = time.strftime("%b %d %H:%M", time.localtime(file.mtime))
         text = f"{stat.filemode(file.mode)} 1 {_user(file.uid)} {_group(file.gid)} 0 {when} {file.path}"
         lines.append([("", text), _file_status(file)])

@@ -71,7 +71,7 @@ def _addr_in(command: Command, outcome: Outcome | None) -> str:
 
 def _addr_out(outcome: Outcome | None) -> str:
     if outcome is None or outcome.failed or "addrlen" not in outcome.out:
-        return "NULL" if outcome is None else "addr, addrlen"
+        return "addr, addrlen"
     length = outcome.out["addrlen"]
     shown = "{}" if length == 0 else sockaddr(outcome.out.get("addr"))
     return f"{shown}, [{SOCKADDR_UN_SIZE} => {length}]"
@@ -186,11 +186,14 @@ def call_lines(event: CallEvent) -> list[Fragments]:
     tag = _tag(event.process)
     if event.phase == "unfinished":
         return [[tag, ("class:call", command.name), ("", f"({before} "), ("class:blocked", "<unfinished ...>")]]
-    if event.phase in ("resumed", "lost"):
+    if event.phase == "lost":
+        return [[tag, ("class:resumed", f"<... {command.name} resumed>"), ("", " "),
+                 ("class:blocked", "<unfinished ...>"), ("", ") = "), ("class:lost", "?")]]
+    if event.phase == "resumed":
         line = [tag, ("class:resumed", f"<... {command.name} resumed>"), ("", f"{after})")]
     else:
         line = [tag, ("class:call", command.name), ("", f"({before}{after})")]
-    if event.phase in ("lost", "died") or outcome is None:
+    if event.phase == "died" or outcome is None:
         return [line + [("", " = "), ("class:lost", "?")]]
     return [line + _result_fragments(command, outcome), *_notes(command, outcome)]
 
@@ -219,7 +222,8 @@ def _notes(command: Command, outcome: Outcome) -> list[Fragments]:
     """One explanation line under a call, when there is something to learn from it."""
     text = None
     if outcome.failed:
-        text = explain(command.name, C.ERRNO_NAMES.get(outcome.errno, ""))
+        abstract = command.args.get("addr", b"").startswith(b"\0")
+        text = explain(command.name, C.ERRNO_NAMES.get(outcome.errno, ""), abstract)
     elif command.name in ("recv", "read", "recvfrom"):
         text = _receive_note(command, outcome)
     return [[("class:note", f"    ↳ {text}")]] if text else []
@@ -227,12 +231,9 @@ def _notes(command: Command, outcome: Outcome) -> list[Fragments]:
 
 def _receive_note(command: Command, outcome: Outcome) -> str | None:
     out = outcome.out
-    if out.get("msg_flags", 0) & MSG_TRUNC and not command.args.get("flags", 0) & MSG_TRUNC:
-        first = out.get("first_len")
-        size = command.args["size"]
-        if first is not None and first > size:
-            return f"truncated (MSG_TRUNC): the datagram had {first} bytes; the other {first - size} are lost"
-        return "truncated (MSG_TRUNC): the datagram was longer than the buffer; the rest is lost"
+    full, size = out.get("datagram_len"), command.args["size"]
+    if full is not None and full > size and not command.args.get("flags", 0) & MSG_TRUNC:
+        return f"truncated: the datagram had {full} bytes, the buffer {size}; the other {full - size} are lost"
     if outcome.ret == 0 and out.get("sotype", SOCK_STREAM) == SOCK_STREAM:
         return "0 bytes = end of file: the other side hung up (or shut down its writing side)"
     if command.name == "recvfrom" and command.args.get("want_addr", True) and out.get("addrlen") == 0:

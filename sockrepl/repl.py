@@ -102,7 +102,7 @@ class Repl:
         width, rows = size.columns, size.rows
         lines = [[("class:rule", "─" * 2 + " state, from the kernel " + "─" * max(0, width - 26))]]
         if self.snapshot is not None:
-            lines += panel_lines(self.snapshot, width, max(3, rows // 2 - 2))
+            lines += panel_lines(self.snapshot, width, max(4, rows - 11))
         if self.lesson.present:
             keys = [("class:keys", " Space "), ("", " next  "), ("class:keys", " b "), ("", " back  "),
                     ("class:keys", " Ctrl-D "), ("", " quit  "), ("class:dim", self.lesson.status() + "  ")]
@@ -230,7 +230,7 @@ class Repl:
             events, snapshot = await asyncio.wrap_future(self.started)
             self.say(f"sockrepl: scratch directory {self.engine.session.scratch} (relative paths live here)")
             self.print_events(events)
-            self.say("help: the commands · man CALL: a system call · lesson: guided lessons · Ctrl-D: quit",
+            self.say("help: commands · man CALL: a system call · lesson: guided lessons · Ctrl-D: quit",
                      "class:hint")
             self.snapshot = snapshot
             if self.lesson.active:

@@ -84,7 +84,11 @@ class Session:
         return events + self.poll()
 
     def poll(self) -> list[Event]:
-        """Results of blocked calls that the kernel released, and processes that died."""
+        """Results of blocked calls that the kernel released, and processes that died.
+
+        Several calls released by one command are printed in process order, so the
+        transcript is the same run after run (their queue order shows in the panel).
+        """
         events: list[Event] = []
         for worker in list(self.workers.values()):
             events += self._settle(worker) if worker.pending else self._check_alive(worker)
@@ -157,7 +161,7 @@ class Session:
             return None, None, None
         os.chmod(self.scratch, 0o711)
         return entry.pw_uid, entry.pw_gid, (
-            f"the scratch directory is now searchable by others (0711) so {user} can reach its socket files")
+            f"the scratch directory is now searchable by others (0711), so user {user!r} can reach its socket files")
 
     def _do_use(self, command: Command) -> list[Event]:
         name = command.args["name"]
@@ -290,8 +294,7 @@ class Session:
                 command, worker.pending = worker.pending, None
                 return self._done(worker, command, reply, "resumed")
             if gone:
-                command, worker.pending = worker.pending, None
-                return [CallEvent(worker.name, command, "lost")] + self._reap(worker)
+                return self._reap(worker)
             task = kernel.task_state(worker.pid)
             if blocked_in(task) or (task and task.state in "tT") or time.monotonic() > deadline:
                 return []
@@ -319,12 +322,17 @@ class Session:
         return self._reap(worker) if gone or not worker.running() else []
 
     def _reap(self, worker: Worker) -> list[Event]:
+        """The process is gone: its blocked call ends with it (`= ?`), then its exit status."""
         status = worker.reap()
         self.workers.pop(worker.name, None)
         sig = -status if status is not None and status < 0 else None
         how = f"killed by {C.signal_name(sig)}" if sig else f"exited with {status}"
         self.departed[worker.name] = how
-        return [ExitEvent(worker.name, worker.pid, sig, None if sig else status)]
+        events: list[Event] = []
+        if worker.pending:
+            events.append(CallEvent(worker.name, worker.pending, "lost"))
+            worker.pending = None
+        return events + [ExitEvent(worker.name, worker.pid, sig, None if sig else status)]
 
     def _worker(self, name: str | None) -> Worker | UsageError:
         if name is None:

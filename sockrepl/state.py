@@ -12,7 +12,7 @@ import stat
 from dataclasses import asdict, dataclass, field
 
 from sockrepl import kernel
-from sockrepl.analogy import label
+from sockrepl.analogy import label, short_label
 
 TYPES = {1: "STREAM", 2: "DGRAM", 5: "SEQPACKET"}
 TCP_ESTABLISHED, TCP_CLOSE, TCP_LISTEN = 1, 7, 10
@@ -39,6 +39,7 @@ class Owner:
 class Blocked:
     call: str  # what was asked (accept, recv, ...)
     fd: int | None
+    target: str | None  # the address the call is about (connect, sendto), as typed
     syscall: str | None  # what the kernel says it sleeps in (accept, recvmsg, ...)
     wchan: str | None
     why: str | None
@@ -60,6 +61,7 @@ class FdView:
     shutdown: str | None  # which directions are shut: "read" | "write" | "both"
     accepted: bool | None  # a client's connection: taken by accept() yet?
     analogy: str
+    analogy_short: str
     raw: kernel.UnixSocket | None = field(default=None, compare=False)
 
 
@@ -132,7 +134,7 @@ class ProcessFacts:
     pid: int
     uid: int
     current: bool
-    pending: tuple[str, int | None] | None  # (call, fd) the session is waiting on
+    pending: tuple[str, int | None, bytes | None] | None  # (call, fd, address) the session is waiting on
     fds: dict[int, kernel.FdTarget] | None
     task: kernel.TaskState | None
 
@@ -150,7 +152,8 @@ def take_snapshot(session) -> Snapshot:
     table = kernel.read_unix_sockets()
     facts = []
     for worker in session.workers.values():
-        pending = (worker.pending.name, worker.pending.args.get("fd")) if worker.pending else None
+        args = worker.pending.args if worker.pending else {}
+        pending = (worker.pending.name, args.get("fd"), args.get("addr")) if worker.pending else None
         facts.append(ProcessFacts(worker.name, worker.pid, worker.uid, worker.name == session.current, pending,
                                   kernel.fd_table(worker.pid), kernel.task_state(worker.pid)))
     return build(facts, table, _file_stats(session), str(session.scratch))
@@ -197,9 +200,10 @@ def _process_view(proc: ProcessFacts, table, owners, queued_on) -> ProcessView:
     task = proc.task
     blocked = None
     if proc.pending:
-        call, fd = proc.pending
+        call, fd, address = proc.pending
         syscall = kernel.syscall_name(task.syscall) if task and task.syscall is not None else None
-        blocked = Blocked(call, fd, syscall, task.wchan if task else None, WAITS.get(call))
+        target = display_name(address) if address is not None else None
+        blocked = Blocked(call, fd, target, syscall, task.wchan if task else None, WAITS.get(call))
     fds, others = [], []
     for fd, target in (proc.fds or {}).items():
         if fd <= 2:
@@ -224,16 +228,20 @@ def _fd_view(fd: int, sock: kernel.UnixSocket, table, owners, queued_on, blocked
     peer = display_name(peer_sock.name) if peer_sock else None
     if listener is not None:
         peer = display_name(listener.name)
+    elif state == "CONNECTING":
+        peer = blocked.target
     listening = sock.state == TCP_LISTEN
     pending = sock.rqueue if listening else None
     unread = None if listening or table.limited else sock.rqueue
+    facts = {"pending": pending, "accepted": accepted, "blocked": blocked_here, "shutdown": shutdown,
+             "unread": unread}
     return FdView(
         fd=fd, inode=sock.inode, type=kind, role="passive" if listening else "active", state=state,
         local=display_name(sock.name), peer=peer, peer_owner=owners.get(sock.peer) if sock.peer else None,
         pending=pending, backlog=sock.wqueue if listening else None, unread=unread, shutdown=shutdown,
         accepted=accepted,
-        analogy=label(kind, state, pending=pending, accepted=accepted is not False, blocked=blocked_here,
-                      shutdown=shutdown, unread=unread),
+        analogy=label(kind, state, **facts),
+        analogy_short=short_label(kind, state, **facts),
         raw=sock,
     )
 

@@ -3,6 +3,8 @@
 Pure: a View event in, lines of styled fragments out.
 """
 
+import textwrap
+
 from sockrepl.commands import ALIASES, GROUPS, REGISTRY, commands_in_group
 from sockrepl.events import View
 
@@ -15,9 +17,9 @@ Addresses:                 srv.sock (in the scratch directory), /tmp/x.sock, @ab
 Lines starting with # are comments."""
 
 
-def help_lines(topic: str | None) -> list:
+def help_lines(topic: str | None, width: int = 80) -> list:
     if topic in (None, ""):
-        return _overview()
+        return _overview(width)
     if topic == "syntax":
         return [[("", line)] for line in SYNTAX_HELP.splitlines()]
     name = ALIASES.get(topic, topic)
@@ -37,15 +39,20 @@ def help_lines(topic: str | None) -> list:
     return lines
 
 
-def _overview() -> list:
+def _overview(width: int) -> list:
+    """Commands by group; a summary that does not fit beside its usage goes under it."""
     lines = []
-    width = max(len(s.usage) for s in REGISTRY.values() if len(s.usage) < 40) + 2
+    column = min(max(len(s.usage) for s in REGISTRY.values()) + 4, 34)
     for group, title in GROUPS.items():
         lines.append([("class:heading", title)])
         for spec in commands_in_group(group):
-            lines.append([("class:usage", f"  {spec.usage.ljust(width)}"), ("", spec.summary)])
-    lines.append([("class:hint", "help COMMAND for one command, help syntax for strings and constants, "
-                                 "man CALL for a system call")])
+            usage = f"  {spec.usage}"
+            if len(usage) + 1 > column:
+                lines.append([("class:usage", usage)])
+                usage = ""
+            for index, chunk in enumerate(textwrap.wrap(spec.summary, max(width - column, 20)) or [""]):
+                lines.append([("class:usage", (usage if index == 0 else "").ljust(column)), ("", chunk)])
+    lines.append([("class:hint", "help COMMAND: one command · help syntax: strings, constants · man CALL: a call")])
     return lines
 
 
@@ -73,7 +80,7 @@ def man_lines(topic: str) -> list:
 
 def view_lines(view: View, width: int = 80) -> list:
     if view.kind == "help":
-        return help_lines(view.data)
+        return help_lines(view.data, width)
     if view.kind == "man":
         return man_lines(view.data)
     from sockrepl import panel

@@ -22,11 +22,11 @@ import sys
 
 BYTE_FIELDS = ("addr", "data", "path")
 AF_UNIX = 1
-SOCK_DGRAM = 2
+SOCK_DGRAM, SOCK_SEQPACKET = 2, 5
 SOL_SOCKET = 1
 SO_TYPE = 3
 SO_PEERCRED = 17
-FIONREAD = 0x541B
+MSG_PEEK, MSG_TRUNC = 0x2, 0x20
 F_GETFL, F_SETFL = 3, 4
 O_NONBLOCK = 0o4000
 PR_SET_PDEATHSIG = 1
@@ -38,19 +38,9 @@ libc.send.argtypes = [c_int, c_void_p, c_size_t, c_int]
 libc.sendto.argtypes = [c_int, c_void_p, c_size_t, c_int, c_void_p, c_uint]
 libc.write.argtypes = [c_int, c_void_p, c_size_t]
 libc.read.argtypes = [c_int, c_void_p, c_size_t]
+libc.recvfrom.argtypes = [c_int, c_void_p, c_size_t, c_int, c_void_p, c_void_p]
 libc.send.restype = libc.sendto.restype = libc.write.restype = libc.read.restype = ctypes.c_ssize_t
-libc.recvmsg.restype = ctypes.c_ssize_t
-
-
-class IoVec(ctypes.Structure):
-    _fields_ = [("base", c_void_p), ("len", c_size_t)]
-
-
-class MsgHdr(ctypes.Structure):
-    _fields_ = [
-        ("name", c_void_p), ("namelen", c_uint), ("iov", ctypes.POINTER(IoVec)),
-        ("iovlen", c_size_t), ("control", c_void_p), ("controllen", c_size_t), ("flags", c_int),
-    ]
+libc.recvfrom.restype = ctypes.c_ssize_t
 
 
 def result(ret, **extra):
@@ -143,37 +133,37 @@ def op_sendto(req):
     return result(libc.sendto(req["fd"], data, len(data), req["flags"], buf, length), addrlen=length)
 
 
-def peek_kind(fd):
-    """The socket's type, and the size of the next datagram if one is queued (FIONREAD).
-
-    Both are read before receiving so the transcript can say how many bytes a
-    truncated datagram lost, and whether a 0 return means EOF.
-    """
+def socket_type(fd):
+    """SO_TYPE, or None for an fd that is not a socket."""
     kind, size = c_int(0), c_uint(4)
     if libc.getsockopt(fd, SOL_SOCKET, SO_TYPE, ctypes.byref(kind), ctypes.byref(size)):
-        return None, None
-    queued = c_int(0)
-    if kind.value != SOCK_DGRAM or libc.ioctl(fd, FIONREAD, ctypes.byref(queued)) or queued.value == 0:
-        return kind.value, None
-    return kind.value, queued.value
+        return None
+    return kind.value
 
 
 def receive(req, want_addr):
-    """recv/recvfrom through recvmsg, which reports MSG_TRUNC in msg_flags."""
-    size = req["size"]
-    kind, first = peek_kind(req["fd"])
+    """recv and recvfrom, as the recvfrom syscall (what glibc makes of both).
+
+    On a datagram or seqpacket socket a peek with MSG_TRUNC comes first: it blocks
+    exactly as the receive would, and returns the datagram's full length, so the
+    transcript can say what a short buffer lost. The receive then finds it there.
+    """
+    fd, size, flags = req["fd"], req["size"], req["flags"]
+    kind = socket_type(fd)
+    full = None
+    if kind in (SOCK_DGRAM, SOCK_SEQPACKET) and not flags & (MSG_PEEK | MSG_TRUNC):
+        full = libc.recvfrom(fd, None, 0, flags | MSG_PEEK | MSG_TRUNC, None, None)
+        if full == -1:
+            return result(-1, sotype=kind)
     data = ctypes.create_string_buffer(max(size, 1))
-    iov = IoVec(ctypes.cast(data, c_void_p), size)
-    name, _ = address_out(want_addr)
-    msg = MsgHdr(ctypes.cast(name, c_void_p) if name is not None else None,
-                 SOCKADDR_UN_SIZE if name is not None else 0, ctypes.pointer(iov), 1, None, 0, 0)
-    ret = libc.recvmsg(req["fd"], ctypes.byref(msg), req["flags"])
-    extra = {"msg_flags": msg.flags, "first_len": first, "sotype": kind}
+    name, length = address_out(want_addr)
+    ret = libc.recvfrom(fd, data, size, flags, name, ctypes.byref(length) if length is not None else None)
+    extra = {"sotype": kind, "datagram_len": full}
     if ret >= 0:
         extra["data"] = data.raw[: min(ret, size)]
         if name is not None:
-            extra["addr"] = unpack_sockaddr(name, msg.namelen)
-            extra["addrlen"] = msg.namelen
+            extra["addr"] = unpack_sockaddr(name, length.value)
+            extra["addrlen"] = length.value
     return result(ret, **extra)
 
 
@@ -187,7 +177,7 @@ def op_recvfrom(req):
 
 def op_read(req):
     size = req["size"]
-    kind, _ = peek_kind(req["fd"])
+    kind = socket_type(req["fd"])
     buf = ctypes.create_string_buffer(max(size, 1))
     ret = libc.read(req["fd"], buf, size)
     return result(ret, data=buf.raw[:ret] if ret >= 0 else None, sotype=kind)
@@ -258,7 +248,7 @@ def op_chmod(req):
 
 
 def op_open(req):
-    return os_call(os.open, req["path"], req["flags"])
+    return os_call(os.open, req["path"], req["flags"], 0o644)
 
 
 def op_stat(req):
