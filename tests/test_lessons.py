@@ -1,0 +1,155 @@
+"""Lessons: the format's parser, its matching rules, and every shipped lesson against the kernel."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sockrepl.lessons import (
+    Expect,
+    LessonError,
+    check_lesson,
+    expect_matches,
+    lesson_files,
+    load,
+    output_mismatch,
+    parse_lesson,
+)
+
+GOOD = """\
+# A title
+
+The summary sentence. More text.
+
+## First step
+
+Some narration.
+
+```sockrepl
+> spawn a
+a> socket AF_UNIX SOCK_STREAM
+= 3
+? a fd 3: state=UNCONNECTED role=active
+```
+
+Closing words.
+"""
+
+
+def test_parse_a_lesson():
+    lesson = parse_lesson(GOOD, "x.md")
+    assert (lesson.title, lesson.summary, lesson.outro) == ("A title", "The summary sentence.", "Closing words.")
+    (step,) = lesson.steps
+    assert step.title == "First step" and "Some narration." in step.narration
+    spawn, socket = step.actions
+    assert (spawn.command.name, spawn.line, socket.command.process) == ("spawn", 10, "a")
+    assert socket.expects == (Expect(12, "result", "3"),)
+    assert socket.checks[0].wants == (("state", "UNCONNECTED"), ("role", "active"))
+
+
+MALFORMED = [
+    ("no title here\n```sockrepl\n> ps\n```\n", 1, "a lesson starts with a title line: # Title"),
+    ("# T\n\ntext\n", 1, "a lesson needs at least one ```sockrepl block"),
+    ("# T\n```sockrepl\n> ps\n", 2, "this sockrepl block is not closed (add a line ```)"),
+    ("# T\n```sockrepl\n= 3\n```\n", 3, "an expected result must follow a command line (NAME> COMMAND)"),
+    ("# T\n```sockrepl\n> bnd 3 x\n```\n", 3, "unknown command 'bnd' (did you mean 'bind'? (help lists the commands))"),
+    ("# T\n```sockrepl\nrm -rf /\n```\n", 3, "not a command (NAME> COMMAND or > COMMAND), an expected result "
+                                            "(= ..., [NAME] ..., | ...) or a state check (? ...): 'rm -rf /'"),
+    ("# T\n```sockrepl\na> unlink /etc/passwd\n```\n", 3, "a lesson may only use relative paths (they live in the "
+                                                           "scratch directory) and abstract @names"),
+    ("# T\n```sockrepl\na> bind 3 ../../x.sock\n```\n", 3, "a lesson may only use relative paths (they live in "
+                                                            "the scratch directory) and abstract @names"),
+    ("# T\n```sockrepl\n> lesson phone\n```\n", 3, "a lesson cannot run 'lesson'"),
+    ("# T\n```sockrepl\n> ps\n? a fd 3: colour=red\n```\n", 4, "unknown check 'colour=red'; a fd check knows type, "
+     "role, state, local, peer, peer_owner, pending, backlog, unread, shutdown, accepted, exists"),
+    ("# T\n```sockrepl\n> ps\n? whatever\n```\n", 4, "a state check reads: ? NAME: key=value ..., ? NAME fd N: "
+                                                     "key=value ..., or ? file PATH: key=value ..."),
+]
+
+
+@pytest.mark.parametrize("text,line,message", MALFORMED)
+def test_malformed_lessons_name_file_and_line(text, line, message):
+    with pytest.raises(LessonError) as caught:
+        parse_lesson(text, "bad.md")
+    assert (caught.value.path, caught.value.line, caught.value.message) == ("bad.md", line, message)
+    assert str(caught.value).startswith(f"bad.md:{line}: ")
+
+
+@pytest.mark.parametrize("expect,line,ok", [
+    (Expect(1, "result", "3"), "[a] socket(AF_UNIX, SOCK_STREAM, 0) = 3", True),
+    (Expect(1, "result", "3"), "[a] socket(AF_UNIX, SOCK_STREAM, 0) = 30", False),
+    (Expect(1, "result", "-1 ENOENT"), "[a] connect(3, {...}, 5) = -1 ENOENT (No such file or directory)", True),
+    (Expect(1, "result", "-1 ENOENT (No such file or directory)"), "[a] x(3) = -1 ENOENT (No such file or directory)",
+     True),
+    (Expect(1, "result", "-1 EACCES"), "[a] x(3) = -1 ENOENT (No such file or directory)", False),
+    (Expect(1, "unfinished", "<unfinished ...>"), "[a] accept(3, NULL, NULL <unfinished ...>", True),
+    (Expect(1, "unfinished", "<unfinished ...>"), "[a] accept(3, NULL, NULL) = 4", False),
+    (Expect(1, "text", "[a] <... accept resumed>) = 4"), "[a] <... accept resumed>) = 4", True),
+    (Expect(1, "text", "| spawned a (pid {pid}); current process: a"[2:]), "spawned a (pid 42); current process: a",
+     True),
+    (Expect(1, "text", "spawned a (pid {pid})"), "spawned a (pid x)", False),
+    (Expect(1, "text", 'bind(3, {sa_family=AF_UNIX, sun_path=@"{hex}"}, 2)'),
+     'bind(3, {sa_family=AF_UNIX, sun_path=@"0001f"}, 2)', True),
+])
+def test_expectation_matching(expect, line, ok):
+    assert expect_matches(expect, line) is ok
+
+
+def test_output_must_match_one_for_one_explanations_excepted():
+    lines = ["[a] read(4, \"\", 1024) = 0", "    ↳ 0 bytes = end of file", "[b] +++ exited with 0 +++"]
+    assert output_mismatch((Expect(1, "result", "0"), Expect(2, "text", "[b] +++ exited with 0 +++")), lines) is None
+    assert output_mismatch((Expect(1, "result", "0"),), lines) == (
+        1, "unexpected extra output after this line: [b] +++ exited with 0 +++")
+    assert output_mismatch((), lines) is None
+
+
+def test_lessons_are_shipped_in_teaching_order():
+    names = list(lesson_files())
+    assert names[:7] == ["phone", "mail", "backlog", "echo", "uppercase", "bind-caveats", "netstat"]
+    for name in names:
+        lesson = load(name)
+        assert lesson.summary and lesson.title and len(lesson.steps) >= 5, name
+        assert "Zacchiroli" in lesson.intro, f"{name} must credit the lecture (CC BY-SA)"
+
+
+@pytest.mark.parametrize("name", list(lesson_files()))
+def test_every_lesson_passes_against_the_kernel(name):
+    result = check_lesson(load(name))
+    assert result.passed, result.failure
+
+
+def test_a_wrong_expectation_makes_the_check_fail(tmp_path):
+    """Edit one result and one state check of a real lesson: --check must fail, naming the line."""
+    source = lesson_files()["phone"].read_text()
+    lines = source.splitlines()
+    result_line = lines.index("= 14") + 1
+    wrong = source.replace("\n= 14\n", "\n= 15\n", 1)
+    (tmp_path / "wrong-result.md").write_text(wrong)
+    check_line = next(i for i, text in enumerate(lines, 1) if "pending=0 backlog=1" in text)
+    (tmp_path / "wrong-state.md").write_text(source.replace("pending=0 backlog=1", "pending=1 backlog=1", 1))
+    run = subprocess.run([sys.executable, "-m", "sockrepl", "lesson", "--check", str(tmp_path / "wrong-result.md"),
+                          str(tmp_path / "wrong-state.md")], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1
+    assert f"wrong-result.md:{result_line}: expected = 15\n" in run.stdout
+    assert f"wrong-state.md:{check_line}: expected server fd 3: pending=1\n" in run.stdout
+    assert "the kernel says: pending=0" in run.stdout
+
+
+def test_check_cli_passes_and_lists(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "sockrepl", "lesson", "--check", "phone"], capture_output=True,
+                         text=True, timeout=60)
+    assert run.returncode == 0 and run.stdout.startswith("PASS phone  9 steps  ")
+    listing = subprocess.run([sys.executable, "-m", "sockrepl", "lesson"], capture_output=True, text=True)
+    assert "  phone " in listing.stdout and "The phone: stream sockets" in listing.stdout
+
+
+def test_a_lesson_from_a_file_path(tmp_path):
+    path = tmp_path / "mine.md"
+    shutil.copy(lesson_files()["phone"], path)
+    assert check_lesson(load(str(path))).passed
+    with pytest.raises(LessonError):
+        load(str(tmp_path / "missing.md"))
+    with pytest.raises(LessonError, match="no lesson named 'nope'"):
+        load("nope")

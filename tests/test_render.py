@@ -1,0 +1,169 @@
+"""Renderers are pure: events and snapshots in, exact text out."""
+
+import pytest
+
+from sockrepl import analogy
+from sockrepl.commands import parse
+from sockrepl.events import CallEvent, ExitEvent, Outcome, SignalEvent
+from sockrepl.kernel import FdTarget, SocketTable, TaskState, UnixSocket
+from sockrepl.panel import panel_lines, ss_lines
+from sockrepl.render import c_string, event_lines, plain
+from sockrepl.state import ProcessFacts, build
+
+
+@pytest.mark.parametrize("data,text", [
+    (b"hello\n", '"hello\\n"'),
+    (b'say "hi"\\', '"say \\"hi\\"\\\\"'),
+    (b"\x00\x01\xff", '"\\0\\1\\377"'),
+    (b"\x001", '"\\0001"'),
+    (b"\t\r\x0b\x0c", '"\\t\\r\\v\\f"'),
+    (b"x" * 40, '"' + "x" * 32 + '"...'),
+    (b"", '""'),
+])
+def test_c_string_is_strace_quoting(data, text):
+    assert c_string(data) == text
+
+
+def line(text, phase="done", outcome=None, process="server"):
+    return plain(event_lines(CallEvent(process, parse(text), phase, outcome)))
+
+
+CALLS = [
+    ("socket AF_UNIX SOCK_STREAM|SOCK_NONBLOCK", Outcome(3), "[server] socket(AF_UNIX, SOCK_STREAM|SOCK_NONBLOCK, 0) = 3"),
+    ("bind 3 @abs", Outcome(0, out={"addrlen": 6}), '[server] bind(3, {sa_family=AF_UNIX, sun_path=@"abs"}, 6) = 0'),
+    ('bind 3 ""', Outcome(0, out={"addrlen": 2}), "[server] bind(3, {sa_family=AF_UNIX}, 2) = 0"),
+    ("listen 3 5", Outcome(-1, 95), "[server] listen(3, 5) = -1 EOPNOTSUPP (Operation not supported)"),
+    ("socketpair AF_UNIX SOCK_DGRAM", Outcome(0, out={"fds": [3, 4]}),
+     "[server] socketpair(AF_UNIX, SOCK_DGRAM, 0, [3, 4]) = 0"),
+    ('sendto 3 "hi" srv.sock MSG_DONTWAIT', Outcome(2, out={"addrlen": 10}),
+     '[server] sendto(3, "hi", 2, MSG_DONTWAIT, {sa_family=AF_UNIX, sun_path="srv.sock"}, 10) = 2'),
+    ("recvfrom 3 10", Outcome(2, out={"data": b"hi", "addr": b"cli.sock", "addrlen": 11, "datagram_len": 2}),
+     '[server] recvfrom(3, "hi", 10, 0, {sa_family=AF_UNIX, sun_path="cli.sock"}, [110 => 11]) = 2'),
+    ("getsockopt 4 SO_PEERCRED", Outcome(0, out={"value": [42, 1000, 100], "optlen": 12}),
+     "[server] getsockopt(4, SOL_SOCKET, SO_PEERCRED, {pid=42, uid=1000, gid=100}, [12]) = 0"),
+    ("getsockopt 4 SO_TYPE", Outcome(0, out={"value": [5], "optlen": 4}),
+     "[server] getsockopt(4, SOL_SOCKET, SO_TYPE, [SOCK_SEQPACKET], [4]) = 0"),
+    ("stat srv.sock", Outcome(0, out={"mode": 0o140755, "size": 0}),
+     '[server] stat("srv.sock", {st_mode=S_IFSOCK|0755, st_size=0, ...}) = 0'),
+    ("shutdown 4 SHUT_WR", Outcome(0), "[server] shutdown(4, SHUT_WR) = 0"),
+    ("signal SIGPIPE ignore", Outcome(0, out={"previous": "SIG_DFL"}), "[server] signal(SIGPIPE, SIG_IGN) = SIG_DFL"),
+]
+
+
+@pytest.mark.parametrize("text,outcome,expected", CALLS)
+def test_call_lines(text, outcome, expected):
+    assert line(text, outcome=outcome).splitlines()[0] == expected
+
+
+def test_unfinished_and_resumed_put_out_parameters_at_the_end():
+    assert line("accept 3", "unfinished") == "[server] accept(3, NULL, NULL <unfinished ...>"
+    assert line("accept 3", "resumed", Outcome(4)) == "[server] <... accept resumed>) = 4"
+    assert line("recv 4", "unfinished") == "[server] recv(4,  <unfinished ...>"
+    assert line("recv 4", "resumed", Outcome(3, out={"data": b"abc"})) == \
+        '[server] <... recv resumed>"abc", 1024, 0) = 3'
+    assert line("accept 3", "lost") == "[server] <... accept resumed> <unfinished ...>) = ?"
+    assert line('write 4 "x"', "died") == '[server] write(4, "x", 1) = ?'
+
+
+def test_notes_explain_eof_and_truncation():
+    eof = line("read 4", outcome=Outcome(0, out={"data": b"", "sotype": 1}))
+    assert eof.splitlines()[1] == "    ↳ 0 bytes = end of file: the other side hung up (or shut down its writing side)"
+    cut = line("recvfrom 3 4", outcome=Outcome(4, out={"data": b"LONG", "datagram_len": 12, "addrlen": 0}))
+    assert cut.splitlines()[1] == "    ↳ truncated: the datagram had 12 bytes, the buffer 4; the other 8 are lost"
+
+
+def test_exit_and_signal_lines():
+    assert plain(event_lines(ExitEvent("client", 1, signal=13))).splitlines()[0] == "[client] +++ killed by SIGPIPE +++"
+    assert plain(event_lines(ExitEvent("client", 1, code=0))) == "[client] +++ exited with 0 +++"
+    assert plain(event_lines(SignalEvent("client", 19, "stopped"))) == "[client] --- stopped by SIGSTOP ---"
+
+
+def sock(inode, type_=1, state=7, name=None, peer=0, icons=(), rq=0, wq=0, vfs=None, shutdown=0):
+    return UnixSocket(inode, type_, state, name, vfs, peer, icons, rq, wq, shutdown, 0)
+
+
+def backlog_snapshot():
+    """listen 1, two clients queued, a third blocked in connect: made of plain data, no kernel."""
+    table = SocketTable({
+        10: sock(10, state=10, name=b"srv.sock", icons=(11, 12), rq=2, wq=1, vfs=(1, 99)),
+        11: sock(11, state=1), 12: sock(12, state=1), 13: sock(13, state=7),
+    }, False)
+
+    def facts(name, pid, fds, pending=None, current=False):
+        targets = {fd: FdTarget(fd, inode, None) for fd, inode in fds.items()}
+        return ProcessFacts(name, pid, 0, current, pending, targets, TaskState("S", 0, (0,), None))
+
+    processes = [facts("server", 100, {3: 10}, current=True), facts("c1", 101, {3: 11}), facts("c2", 102, {3: 12}),
+                 facts("c3", 103, {3: 13}, pending=("connect", 3, b"srv.sock"))]
+
+    class Stat:
+        st_mode, st_ino, st_uid, st_gid, st_mtime = 0o140755, 99, 0, 0, 0.0
+
+    return build(processes, table, [("/scratch/srv.sock", Stat())], "/scratch")
+
+
+PANEL_80 = """\
+▸ server  pid 100  idle
+    fd 3 STREAM passive LISTEN     srv.sock pending 2/1 (Linux: backlog+1) 
+  c1  pid 101  idle
+    fd 3 STREAM active  CONNECTED  → srv.sock (queued)  ☎ ringing
+  c2  pid 102  idle
+    fd 3 STREAM active  CONNECTED  → srv.sock (queued)  ☎ ringing
+  c3  pid 103  BLOCKED in connect(3): the listener's queue is full
+    fd 3 STREAM active  CONNECTING → srv.sock (queue full)  ☎ line busy
+socket files:  srv.sock (bound: server fd 3)"""
+
+
+def test_panel_at_80_columns():
+    lines = panel_lines(backlog_snapshot(), 80)
+    assert plain(lines) == PANEL_80
+    assert all(len("".join(t for _, t in row)) <= 80 for row in lines)
+
+
+def test_panel_at_200_columns_shows_every_analogy():
+    text = plain(panel_lines(backlog_snapshot(), 200))
+    assert "srv.sock pending 2/1 (Linux: backlog+1)  ☎ ringer on, 2 callers waiting" in text
+    assert text.count("→ srv.sock (queued)  ☎ ringing: not picked up yet") == 2
+    assert "→ srv.sock (queue full)  ☎ calling: line busy, waiting" in text
+
+
+def test_panel_summarises_what_does_not_fit():
+    text = plain(panel_lines(backlog_snapshot(), 100, height=5))
+    assert text.splitlines() == [
+        "▸ server  pid 100  idle  (1 fd not shown)",
+        "  c1  pid 101  idle  (1 fd not shown)",
+        "  c2  pid 102  idle  (1 fd not shown)",
+        "  … 5 more lines: state prints them all",
+        "socket files:  srv.sock (bound: server fd 3)",
+    ]
+    roomier = plain(panel_lines(backlog_snapshot(), 100, height=7)).splitlines()
+    assert roomier[1] == "    fd 3 STREAM passive LISTEN srv.sock pending 2/1 (Linux: backlog+1)  ☎ 2 waiting"
+    assert roomier[4].startswith("  c3  pid 103  BLOCKED in connect(3)") and len(roomier) == 7
+
+
+def test_ss_columns():
+    rows = plain(ss_lines(backlog_snapshot())).splitlines()
+    assert rows[0].split() == ["Netid", "State", "Recv-Q", "Send-Q", "Local", "Address:Port", "Peer",
+                               "Address:Port", "Process"]
+    assert rows[1].split() == ["u_str", "LISTEN", "2", "1", "srv.sock", "10", "*", "0",
+                               'users:(("server",pid=100,fd=3))']
+
+
+@pytest.mark.parametrize("args,words", [
+    (("STREAM", "UNCONNECTED"), "☎ a phone, no number yet"),
+    (("STREAM", "BOUND"), "☎ a phone with a number"),
+    (("STREAM", "LISTEN"), "☎ ringer on"),
+    (("STREAM", "LISTEN", {"pending": 1}), "☎ ringer on, 1 caller waiting"),
+    (("STREAM", "LISTEN", {"blocked": "accept"}), "☎ ringer on, waiting by the phone"),
+    (("STREAM", "CONNECTING"), "☎ calling: line busy, waiting"),
+    (("STREAM", "CONNECTED", {"accepted": False}), "☎ ringing: not picked up yet"),
+    (("STREAM", "CONNECTED"), "☎ in a call"),
+    (("STREAM", "CONNECTED", {"shutdown": "read"}), "☎ in a call; the other side stopped talking"),
+    (("STREAM", "PEER-CLOSED"), "☎ the other side hung up"),
+    (("DGRAM", "UNCONNECTED"), "✉ a mailbox, no address yet"),
+    (("DGRAM", "BOUND", {"unread": 5}), "✉ a mailbox with an address; letters waiting (first 5 B)"),
+    (("DGRAM", "BOUND", {"blocked": "recvfrom"}), "✉ checking the mailbox, waiting for a letter"),
+])
+def test_analogy_words(args, words):
+    facts = args[2] if len(args) > 2 else {}
+    assert analogy.label(args[0], args[1], **facts) == words

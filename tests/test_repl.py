@@ -1,0 +1,215 @@
+"""The interactive REPL in a real pseudo-terminal, read back as the screen a user sees (pexpect + pyte)."""
+
+import os
+import re
+import socket
+import sys
+import time
+
+import pexpect
+import pyte
+import pytest
+
+from conftest import gone
+
+
+class Terminal:
+    """sockrepl in a pty of the given size; `screen()` is what the user sees."""
+
+    def __init__(self, tmp_path, columns=80, rows=24, args=()):
+        env = {**os.environ, "XDG_STATE_HOME": str(tmp_path), "TERM": "xterm-256color", "COLUMNS": str(columns),
+               "LINES": str(rows), "NO_COLOR": ""}
+        self.child = pexpect.spawn(sys.executable, ["-m", "sockrepl", *args], dimensions=(rows, columns), env=env,
+                                   encoding="utf-8", codec_errors="replace")
+        self.screen = pyte.Screen(columns, rows)
+        self.stream = pyte.Stream(self.screen)
+        self.seen = ""
+
+    def pump(self, seconds=0.05):
+        deadline = time.monotonic() + seconds
+        while True:
+            try:
+                chunk = self.child.read_nonblocking(65536, timeout=max(0.0, deadline - time.monotonic()))
+            except pexpect.TIMEOUT:
+                return
+            except pexpect.EOF:
+                return
+            self.seen += chunk
+            self.stream.feed(chunk)
+            if "\x1b[6n" in chunk:  # answer cursor position requests, as a real terminal does
+                self.child.send(f"\x1b[{self.screen.cursor.y + 1};{self.screen.cursor.x + 1}R")
+            if time.monotonic() >= deadline:
+                return
+
+    def rows(self) -> list[str]:
+        return [line.rstrip() for line in self.screen.display]
+
+    def text(self) -> str:
+        return "\n".join(self.rows())
+
+    def wait_for(self, pattern, seconds=10.0):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            self.pump(0.05)
+            if re.search(pattern, self.text(), re.M):
+                return
+        raise AssertionError(f"{pattern!r} never appeared on the screen:\n{self.text()}")
+
+    def type(self, line, wait_for=None):
+        self.child.send(line + "\r")
+        if wait_for:
+            self.wait_for(wait_for)
+
+    def pids(self) -> list[int]:
+        return sorted({int(p) for p in re.findall(r"pid (\d+)", self.seen)})
+
+    def scratch(self) -> str:
+        return re.search(r"scratch directory (\S+)", self.seen).group(1)
+
+    def close(self):
+        if self.child.isalive():
+            self.child.terminate(force=True)
+
+
+@pytest.fixture
+def term(tmp_path):
+    terminal = Terminal(tmp_path)
+    terminal.wait_for(r"^p1>")
+    yield terminal
+    terminal.close()
+
+
+def phone_setup(term):
+    term.type("spawn server client", r"^server>$")
+    term.type("socket AF_UNIX SOCK_STREAM", r"\[server\] socket\(AF_UNIX, SOCK_STREAM, 0\) = 3")
+    term.type("bind 3 srv.sock", r"= 0")
+    term.type("listen 3 1", r"listen\(3, 1\) = 0")
+
+
+def test_panel_is_visible_and_follows_the_kernel(term):
+    phone_setup(term)
+    term.wait_for(r"fd 3 STREAM passive LISTEN")
+    term.type("client: socket AF_UNIX SOCK_STREAM", r"\[client\] socket")
+    term.type("client: connect 3 srv.sock", r"\[client\] connect\(3, .*\) = 0")
+    term.wait_for(r"pending 1/1")
+    screen = term.rows()
+    assert screen[-1].startswith(" F1  help   Ctrl-C  interrupt   Ctrl-D  quit")
+    assert any(re.match(r"\s+fd 3 STREAM active\s+CONNECTED\s+→ srv.sock \(queued\)", row) for row in screen)
+    assert "socket files:  srv.sock (bound: server fd 3)" in screen
+
+
+def test_blocked_accept_resumes_on_screen_without_a_keypress(term):
+    phone_setup(term)
+    term.type("accept 3", r"accept\(3, NULL, NULL <unfinished \.\.\.>")
+    term.wait_for(r"BLOCKED in accept\(3\)")
+    caller = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    caller.connect(os.path.join(term.scratch(), "srv.sock"))  # from outside sockrepl: nobody presses a key
+    term.wait_for(r"\[server\] <\.\.\. accept resumed>\) = 4")
+    term.wait_for(r"server  pid \d+  idle")
+    assert re.search(r"fd 4 STREAM active\s+CONNECTED", term.text())
+    caller.close()
+
+
+def test_ctrl_c_interrupts_a_blocked_call_with_eintr(term):
+    phone_setup(term)
+    term.type("accept 3", r"<unfinished \.\.\.>")
+    term.wait_for(r"BLOCKED in accept")
+    term.child.sendcontrol("c")
+    term.wait_for(r"\[server\] <\.\.\. accept resumed>\) = -1 EINTR \(Interrupted system call\)")
+    term.wait_for(r"server  pid \d+  idle")
+    term.type("getsockname 3", r'getsockname\(3, \{sa_family=AF_UNIX, sun_path="srv.sock"\}')
+
+
+def test_ctrl_c_at_an_idle_prompt_clears_the_line(term):
+    term.child.send("socket AF_UNIX")
+    term.wait_for(r"p1> socket AF_UNIX")
+    term.child.sendcontrol("c")
+    term.wait_for(r"^p1>$")
+    assert "socket AF_UNIX" not in term.text().splitlines()[-12:][0]
+
+
+def test_ctrl_d_while_blocked_leaves_nothing_behind(term):
+    phone_setup(term)
+    term.type("accept 3", r"<unfinished \.\.\.>")
+    pids, scratch = term.pids(), term.scratch()
+    assert len(pids) == 3 and os.path.isdir(scratch)
+    term.child.sendcontrol("d")
+    term.child.expect(pexpect.EOF, timeout=10)
+    term.child.close()
+    assert term.child.exitstatus == 0
+    assert all(gone(pid) for pid in pids)
+    assert not os.path.exists(scratch)
+
+
+def test_completion_offers_constants_and_fds(term):
+    term.child.send("socket AF_UNIX SOCK_")
+    term.child.send("\t")
+    term.wait_for(r"SOCK_DGRAM")
+    assert "SOCK_SEQPACKET" in term.text() and "SOCK_NONBLOCK" in term.text()
+    term.child.sendcontrol("c")
+    term.type("socketpair AF_UNIX SOCK_STREAM", r"\[3, 4\]\) = 0")
+    term.child.send("close \t")
+    term.wait_for(r"STREAM CONNECTED|\b3\s+4\b")
+    assert re.search(r"^\s+3\s+4\s*$|3\s+4", term.text(), re.M)
+
+
+def test_errors_are_explained_never_a_traceback(term):
+    term.type("bnd 3 x", r"did you mean 'bind'")
+    term.type("connect 3 nowhere.sock", r"EBADF")
+    term.type('write 3 "unterminated', r"unterminated string")
+    assert "Traceback" not in term.seen
+
+
+def test_help_and_man(term):
+    term.type("help", r"man CALL: a call")
+    assert "stream: the phone" in term.seen and "datagram: the mail" in term.seen
+    term.type("man accept", r"accept\(2\)")
+    assert "EINVAL" in term.text()
+    assert all(len(row) <= 80 for row in term.rows())
+
+
+def test_80x24_keeps_input_line_and_panel_apart(term):
+    phone_setup(term)
+    term.type("client: socketpair AF_UNIX SOCK_STREAM", r"\[3, 4\]\) = 0")
+    for index in range(12):
+        term.type("socket AF_UNIX SOCK_DGRAM", rf"= {4 + index}$")
+    term.pump(0.3)
+    rows = term.rows()
+    assert len(rows) == 24
+    prompt = max(i for i, row in enumerate(rows) if row.startswith("server> "))
+    rule = next(i for i, row in enumerate(rows) if row.startswith("── state, from the kernel"))
+    assert prompt < rule
+    assert rows[-1].startswith(" F1  help")
+    assert any("more lines: state prints them all" in row for row in rows[rule:])
+    assert any(re.match(r"▸ server  pid \d+  idle", row) for row in rows[rule:])
+    assert any(re.match(r"  client  pid \d+  idle  \(2 fds not shown\)", row) for row in rows[rule:])
+    assert all(len(row) <= 80 for row in rows)
+
+
+def test_a_large_terminal_shows_the_analogies(tmp_path):
+    big = Terminal(tmp_path, columns=200, rows=50)
+    try:
+        big.wait_for(r"^p1>")
+        phone_setup(big)
+        big.type("client: socket AF_UNIX SOCK_STREAM", r"\[client\] socket")
+        big.type("client: connect 3 srv.sock", r"\[client\] connect")
+        big.wait_for(r"☎ ringer on, 1 caller waiting")
+        big.wait_for(r"☎ ringing: not picked up yet")
+    finally:
+        big.close()
+
+
+def test_history_is_kept_across_sessions(tmp_path):
+    first = Terminal(tmp_path)
+    first.wait_for(r"^p1>")
+    first.type("socket AF_UNIX SOCK_SEQPACKET", r"= 3")
+    first.child.sendcontrol("d")
+    first.child.expect(pexpect.EOF, timeout=10)
+    assert (tmp_path / "sockrepl" / "history").read_text() == "socket AF_UNIX SOCK_SEQPACKET\n"
+    second = Terminal(tmp_path)
+    try:
+        second.wait_for(r"^p1>")
+        second.child.send("\x1b[A")  # up arrow recalls it
+        second.wait_for(r"p1> socket AF_UNIX SOCK_SEQPACKET")
+    finally:
+        second.close()
