@@ -203,7 +203,7 @@ class Session:
         if isinstance(worker, UsageError):
             return [worker]
         if not worker.pending:
-            return [Notice(f"{worker.name} is not blocked", "info")]
+            return [Notice(f"{worker.name} is not blocked (its last call has returned)", "info")]
         deadline = time.monotonic() + command.args["seconds"]
         self.cancel_wait.clear()
         while time.monotonic() < deadline and not self.cancel_wait.is_set():

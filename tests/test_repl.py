@@ -41,6 +41,10 @@ class Terminal:
             if time.monotonic() >= deadline:
                 return
 
+    def transcript(self) -> str:
+        """Everything printed so far, without colour and cursor codes."""
+        return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", self.seen)
+
     def rows(self) -> list[str]:
         return [line.rstrip() for line in self.screen.display]
 
@@ -162,7 +166,7 @@ def test_errors_are_explained_never_a_traceback(term):
 
 def test_help_and_man(term):
     term.type("help", r"man CALL: a call")
-    assert "stream: the phone" in term.seen and "datagram: the mail" in term.seen
+    assert "stream: the phone" in term.transcript() and "datagram: the mail" in term.transcript()
     term.type("man accept", r"accept\(2\)")
     assert "EINVAL" in term.text()
     assert all(len(row) <= 80 for row in term.rows())
@@ -213,3 +217,38 @@ def test_history_is_kept_across_sessions(tmp_path):
         second.wait_for(r"p1> socket AF_UNIX SOCK_SEQPACKET")
     finally:
         second.close()
+
+
+def test_lesson_steps_forward_and_back(tmp_path):
+    lesson = Terminal(tmp_path, columns=100, rows=40, args=("lesson", "phone"))
+    try:
+        lesson.wait_for(r"step 1/9 · Two processes, two phones")
+        for step in range(2, 7):
+            lesson.child.send("\r")
+            lesson.wait_for(rf"next step \(phone: step {step}/9\)")
+        assert "[server] <... accept resumed>) = 4" in lesson.transcript()
+        assert "⚠" not in lesson.transcript()
+        lesson.type("back", r"replaying steps 1–4 in a fresh session")
+        lesson.wait_for(r"next step \(phone: step 5/9\)")
+        lesson.wait_for(r"BLOCKED in accept\(3\)")
+        lesson.child.send("\r")
+        lesson.wait_for(r"next step \(phone: step 6/9\)")
+        lesson.wait_for(r"fd 4 STREAM active\s+CONNECTED")
+    finally:
+        lesson.close()
+
+
+def test_present_mode_is_paced_by_space_and_b(tmp_path):
+    show = Terminal(tmp_path, columns=120, rows=40, args=("lesson", "--present", "backlog"))
+    try:
+        show.wait_for(r"step 1/9")
+        for step in range(2, 6):
+            show.child.send(" ")
+            show.wait_for(rf"backlog: step {step}/9")
+        show.wait_for(r"BLOCKED in connect\(3\)")
+        show.child.send("b")
+        show.wait_for(r"backlog: step 4/9")
+        show.wait_for(r"c3  pid \d+  idle  \(no sockets\)")
+        assert "⚠" not in show.seen and "Traceback" not in show.seen
+    finally:
+        show.close()
