@@ -190,20 +190,23 @@ class Session:
             return [worker]
         return self._signal(worker, command.args["signal"])
 
-    def _do_interrupt(self, command: Command) -> list[Event]:
+    def _blocked_worker(self, command: Command, otherwise: str) -> Worker | list[Event]:
+        """The process a command names (or the current one), which must be blocked in a call."""
         worker = self._worker(command.args["name"] or command.process or self.current)
         if isinstance(worker, UsageError):
             return [worker]
         if not worker.pending:
-            return [Notice(f"{worker.name} is not blocked: there is no call to interrupt", "warn")]
-        return self._signal(worker, signal.SIGINT)
+            return [Notice(f"{worker.name} is not blocked{otherwise}", "info")]
+        return worker
+
+    def _do_interrupt(self, command: Command) -> list[Event]:
+        worker = self._blocked_worker(command, ": there is no call to interrupt")
+        return worker if isinstance(worker, list) else self._signal(worker, signal.SIGINT)
 
     def _do_wait(self, command: Command) -> list[Event]:
-        worker = self._worker(command.args["name"] or command.process or self.current)
-        if isinstance(worker, UsageError):
-            return [worker]
-        if not worker.pending:
-            return [Notice(f"{worker.name} is not blocked (its last call has returned)", "info")]
+        worker = self._blocked_worker(command, " (its last call has returned)")
+        if isinstance(worker, list):
+            return worker
         deadline = time.monotonic() + command.args["seconds"]
         self.cancel_wait.clear()
         while time.monotonic() < deadline and not self.cancel_wait.is_set():
