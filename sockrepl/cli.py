@@ -6,6 +6,8 @@ import sys
 
 from sockrepl import __version__
 
+FIRST_PROCESS = "p1"  # a plain session starts with one process ready; a lesson starts from none
+
 DESCRIPTION = """Learn UNIX domain sockets by making the system calls yourself:
 socket, bind, listen, accept, connect, send, recv... one at a time, on real
 AF_UNIX file descriptors held by real processes, with the kernel's own view
@@ -44,6 +46,23 @@ def wants_color(choice: str) -> bool:
     return choice == "auto" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
+def interactive(lesson=None) -> int:
+    """The REPL. Its first process starts while prompt_toolkit is being imported."""
+    if not sys.stdin.isatty() or not sys.stdout.isatty():
+        print("sockrepl: the interactive mode needs a terminal; for scripts use: sockrepl run FILE", file=sys.stderr)
+        return 2
+    from sockrepl.engine import Engine
+
+    engine = Engine()
+    started = engine.run_line("" if lesson and lesson.active else f"spawn {FIRST_PROCESS}")
+    try:
+        from sockrepl.repl import main as repl_main
+    except BaseException:
+        engine.close()
+        raise
+    return repl_main(engine, started, lesson)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -55,9 +74,7 @@ def main(argv: list[str] | None = None) -> int:
             from sockrepl.lessons_cli import main as lesson_main
 
             return lesson_main(args)
-        from sockrepl.repl import main as repl_main
-
-        return repl_main()
+        return interactive()
     except KeyboardInterrupt:
         return 130
     except Exception as error:  # our bug: say so in one line, cleanup already ran in the modes' finally

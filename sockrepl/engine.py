@@ -19,16 +19,23 @@ IDLE_TICK = 0.5
 class Engine:
     """Owns a Session; `submit` runs a function of it on the engine thread."""
 
-    def __init__(self, on_async: Callable[[list, object], None]):
-        """`on_async(events, snapshot)` is called on the engine thread for results nobody asked for."""
+    def __init__(self):
         self.session = Session()
-        self._on_async = on_async
+        self._on_async: Callable[[list, object], None] | None = None
         self._jobs: list[tuple[Callable, concurrent.futures.Future]] = []
         self._lock = threading.Lock()
         self._wake_r, self._wake_w = os.pipe()
         self._stopped = False
         self._thread = threading.Thread(target=self._loop, name="sockrepl-engine", daemon=True)
         self._thread.start()
+
+    def listen(self, on_async: Callable[[list, object], None]) -> None:
+        """`on_async(events, snapshot)` is called on the engine thread for results nobody asked for.
+
+        Until a listener is set, such results wait in the workers' pipes.
+        """
+        self._on_async = on_async
+        os.write(self._wake_w, b"x")
 
     def submit(self, job: Callable[[Session], object]) -> concurrent.futures.Future:
         future: concurrent.futures.Future = concurrent.futures.Future()
@@ -63,7 +70,8 @@ class Engine:
     def _loop(self) -> None:
         while not self._stopped:
             try:
-                readable, _, _ = select.select([self._wake_r, *self.session.watch_fds()], [], [], IDLE_TICK)
+                watched = self.session.watch_fds() if self._on_async is not None else []
+                readable, _, _ = select.select([self._wake_r, *watched], [], [], IDLE_TICK)
             except (OSError, ValueError):
                 readable = []
             if self._wake_r in readable:
@@ -71,7 +79,7 @@ class Engine:
             self._run_jobs()
             if self._stopped:
                 break
-            if any(fd != self._wake_r for fd in readable):
+            if self._on_async is not None and any(fd != self._wake_r for fd in readable):
                 events = self.session.poll()
                 if events:
                     self._on_async(events, self.session.snapshot())

@@ -258,6 +258,15 @@ def _read(path: str) -> str | None:
         return None
 
 
+def run_state(pid: int) -> str | None:
+    """Only the scheduler state letter (one file): enough to tell stopped or gone."""
+    try:
+        stat = _read(f"/proc/{pid}/stat")
+    except _GONE:
+        return None
+    return stat[stat.rindex(")") + 2] if stat else None      # comm may contain ') '
+
+
 def task_state(pid: int) -> TaskState | None:
     """Scheduler state and current syscall of a (single-threaded) process.
 
@@ -266,10 +275,9 @@ def task_state(pid: int) -> TaskState | None:
     None if the process is gone.
     """
     try:
-        stat = _read(f"/proc/{pid}/stat")
-        if stat is None:
+        state = run_state(pid)
+        if state is None:
             return None
-        state = stat[stat.rindex(")") + 2]           # comm may contain ') '
         sysc = _read(f"/proc/{pid}/syscall")
         wchan = _read(f"/proc/{pid}/wchan")
     except _GONE:

@@ -9,8 +9,6 @@ student may type their own commands between steps, and is warned before
 
 import asyncio
 
-from sockrepl.lessons import Lesson, LessonError, action_mismatch, lesson_files, load, run_action
-
 COMMANDS = {"lesson", "next", "back", "reset", "goto"}
 
 
@@ -25,7 +23,7 @@ def fingerprint(snapshot) -> tuple:
 
 
 class LessonDriver:
-    def __init__(self, lesson: Lesson | None = None, present: bool = False):
+    def __init__(self, lesson=None, present: bool = False):
         self.lesson = lesson
         self.present = present
         self.position = 0  # steps done
@@ -33,6 +31,8 @@ class LessonDriver:
         self.warned = False
 
     def names(self) -> tuple[str, ...]:
+        from sockrepl.lessons import lesson_files
+
         return tuple(lesson_files())
 
     @property
@@ -75,6 +75,8 @@ class LessonDriver:
         return True
 
     async def _lesson_command(self, repl, rest: list[str]) -> None:
+        from sockrepl.lessons import LessonError, lesson_files, load
+
         if not rest or rest == ["list"]:
             for name in lesson_files():
                 try:
@@ -98,7 +100,7 @@ class LessonDriver:
             return
         await self.replay(repl, int(rest[0]) - 1)
 
-    async def _begin(self, repl, lesson: Lesson) -> None:
+    async def _begin(self, repl, lesson) -> None:
         self.lesson = lesson
         await self.replay(repl, 0, intro=True)
 
@@ -144,6 +146,8 @@ class LessonDriver:
         self.position += 1
 
     def _act(self, session, action):
+        from sockrepl.lessons import action_mismatch, run_action
+
         events, lines = run_action(session, action)
         return events, lines, action_mismatch(session, action, events, lines, self.lesson.path)
 

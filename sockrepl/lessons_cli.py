@@ -56,7 +56,7 @@ def main(args) -> int:
     except LessonError as error:
         print(f"sockrepl: {error}", file=sys.stderr)
         return 2
+    from sockrepl.cli import interactive
     from sockrepl.lesson_driver import LessonDriver
-    from sockrepl.repl import main as repl_main
 
-    return repl_main(LessonDriver(lesson, present=args.present))
+    return interactive(LessonDriver(lesson, present=args.present))

@@ -16,7 +16,8 @@ from collections import deque
 from pathlib import Path
 
 from sockrepl.commands import Command
-from sockrepl.worker import BYTE_FIELDS
+
+BYTE_FIELDS = ("addr", "data", "path")  # as worker.BYTE_FIELDS: the worker is standalone (a test keeps them equal)
 
 WORKER_SCRIPT = str(Path(__file__).with_name("worker.py"))
 HELLO_SECONDS = 10.0

@@ -8,7 +8,6 @@ without waiting for a key, and the panel is redrawn from the new snapshot.
 
 import asyncio
 import signal
-import sys
 
 from prompt_toolkit import PromptSession, print_formatted_text
 from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
@@ -28,7 +27,6 @@ from sockrepl.panel import panel_lines
 from sockrepl.render import event_lines, process_style
 from sockrepl.theme import STYLES
 
-FIRST_PROCESS = "p1"
 STYLE = Style.from_dict({
     **STYLES,
     "bottom-toolbar": "noreverse",
@@ -66,12 +64,13 @@ class LineLexer(Lexer):
 
 
 class Repl:
-    def __init__(self, input=None, output=None, history_file: str | None = None,
+    def __init__(self, engine: Engine, started, input=None, output=None, history_file: str | None = None,
                  lesson: LessonDriver | None = None):
-        self.engine = Engine(self._from_engine)
+        """`started`: the future of the first line (spawning p1), already under way."""
+        self.engine = engine
+        self.engine.listen(self._from_engine)
         self.lesson = lesson or LessonDriver()
-        first = "" if self.lesson.active else f"spawn {FIRST_PROCESS}"
-        self.started = self.engine.run_line(first)
+        self.started = started
         self.loop: asyncio.AbstractEventLoop | None = None
         self.snapshot = None
         self.stopping = False
@@ -252,13 +251,9 @@ class Repl:
         return 0
 
 
-def main(lesson=None) -> int:
-    if not sys.stdin.isatty() or not sys.stdout.isatty():
-        print("sockrepl: the interactive mode needs a terminal; for scripts use: sockrepl run FILE",
-              file=sys.stderr)
-        return 2
-    repl = Repl(lesson=lesson)
+def main(engine: Engine, started, lesson: LessonDriver | None = None) -> int:
+    repl = Repl(engine, started, lesson=lesson)
     try:
         return asyncio.run(repl.run())
     finally:
-        repl.engine.close()
+        engine.close()

@@ -177,8 +177,7 @@ class Session:
         return [ProcessTable(rows)]
 
     def _status(self, worker: Worker) -> str:
-        task = kernel.task_state(worker.pid)
-        if task and task.state in "tT":
+        if kernel.run_state(worker.pid) in ("t", "T"):
             return "stopped"
         if worker.pending:
             return f"blocked in {worker.pending.name}({worker.pending.args.get('fd', '')})"
@@ -235,18 +234,18 @@ class Session:
             worker.wait_exit(SETTLE_SECONDS)
             return self._check_alive(worker)
         if name in STOPPING:
-            self._wait_task(worker, lambda t: t.state in "tT")
+            self._wait_task(worker, lambda state: state in ("t", "T"))
             return [SignalEvent(worker.name, signum, "stopped")]
         if name == "SIGCONT":
-            self._wait_task(worker, lambda t: t.state not in "tT")
+            self._wait_task(worker, lambda state: state not in ("t", "T"))
             return [SignalEvent(worker.name, signum, "continued")]
         return []
 
     def _wait_task(self, worker: Worker, condition) -> None:
         deadline = time.monotonic() + SETTLE_SECONDS
         while time.monotonic() < deadline:
-            task = kernel.task_state(worker.pid)
-            if task is None or condition(task):
+            state = kernel.run_state(worker.pid)
+            if state is None or condition(state):
                 return
             time.sleep(0.0005)
 
@@ -262,8 +261,7 @@ class Session:
                 f"{worker.name} is blocked in {call.name}({call.args.get('fd', '')}): "
                 "it cannot run another call until that one returns",
                 hint=f"interrupt it (Ctrl-C / interrupt {worker.name}), or run the command in another process")]
-        task = kernel.task_state(worker.pid)
-        if task and task.state in "tT":
+        if kernel.run_state(worker.pid) in ("t", "T"):
             return [UsageError(f"{worker.name} is stopped", hint=f"kill {worker.name} SIGCONT resumes it")]
         request = _request(command)
         try:

@@ -154,9 +154,16 @@ def take_snapshot(session) -> Snapshot:
     for worker in session.workers.values():
         args = worker.pending.args if worker.pending else {}
         pending = (worker.pending.name, args.get("fd"), args.get("addr")) if worker.pending else None
+        task = kernel.task_state(worker.pid) if pending else _idle_task(worker.pid)
         facts.append(ProcessFacts(worker.name, worker.pid, worker.uid, worker.name == session.current, pending,
-                                  kernel.fd_table(worker.pid), kernel.task_state(worker.pid)))
+                                  kernel.fd_table(worker.pid), task))
     return build(facts, table, _file_stats(session), str(session.scratch))
+
+
+def _idle_task(pid: int) -> kernel.TaskState | None:
+    """An idle worker's syscall is its read of the next command: only its state letter matters."""
+    state = kernel.run_state(pid)
+    return kernel.TaskState(state, None, (), None) if state else None
 
 
 def _file_stats(session) -> list[tuple[str, os.stat_result | None]]:

@@ -1,0 +1,35 @@
+"""The worker process: it behaves like a C program, and speaks the same protocol as the session."""
+
+import os
+import signal
+
+from sockrepl import process, worker
+
+
+def test_the_session_and_the_worker_agree_on_byte_fields():
+    assert process.BYTE_FIELDS == worker.BYTE_FIELDS
+
+
+def test_a_fresh_worker_holds_nothing_of_ours_above_fd_2(typed):
+    typed("spawn a")
+    pid = typed.session.workers["a"].pid
+    assert sorted(int(fd) for fd in os.listdir(f"/proc/{pid}/fd")) == [0, 1, 2]
+    assert typed("socket AF_UNIX SOCK_STREAM") == "[a] socket(AF_UNIX, SOCK_STREAM, 0) = 3"
+
+
+def test_a_worker_has_sigpipe_at_default_and_catches_sigint(typed):
+    typed("spawn a")
+    with open(f"/proc/{typed.session.workers['a'].pid}/status") as status:
+        fields = dict(line.split(":\t") for line in status.read().splitlines() if ":\t" in line)
+    ignored, caught = int(fields["SigIgn"], 16), int(fields["SigCgt"], 16)
+    assert not ignored & (1 << (signal.SIGPIPE - 1))
+    assert caught & (1 << (signal.SIGINT - 1))
+
+
+def test_a_blocked_recvfrom_sleeps_in_recvfrom(typed):
+    """What /proc shows is the call the student typed, as strace would show it."""
+    from sockrepl import kernel
+
+    typed("spawn a", "socket AF_UNIX SOCK_DGRAM", "bind 3 @box", "recvfrom 3 10")
+    task = kernel.task_state(typed.session.workers["a"].pid)
+    assert (task.state, kernel.syscall_name(task.syscall), task.args[0]) == ("S", "recvfrom", 3)
