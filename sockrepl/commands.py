@@ -18,6 +18,7 @@ from sockrepl.syntax import (
     Token,
     encode,
     parse_flags,
+    shown,
     parse_int,
     split_line,
 )
@@ -450,7 +451,7 @@ def parse(line: str) -> Command | None:
     name = ALIASES.get(split.name, split.name)
     spec = REGISTRY.get(name)
     if spec is None:
-        raise ParseError(f"unknown command {split.name!r}", None, _suggest(split.name))
+        raise ParseError(f"unknown command {shown(split.name)}", None, _suggest(split.name))
     try:
         args = _bind_args(spec, split)
         if spec.check:

@@ -40,7 +40,7 @@ CALL_ERRORS: dict[tuple[str, str], str] = {
     ("socketpair", "EMFILE"): "a pair needs two free fds and this process has fewer: close some",
     # bind: get a number / a postal address
     ("bind", "EADDRINUSE"): "that path already exists, maybe a stale socket file: unlink it first",
-    ("bind", "EINVAL"): "this socket already has an address: one per socket (make a new socket for another)",
+    ("bind", "EINVAL"): "the socket already has an address (one each), or is not AF_UNIX: make a new one",
     ("bind", "ENOENT"): "a directory on that path does not exist: bind creates only the socket file",
     ("bind", "ENOTDIR"): "a part of that path is a file, not a directory",
     ("bind", "EACCES"): "no write permission on the directory, so the socket file cannot be created",

@@ -46,6 +46,11 @@ def encode(text: str) -> bytes:
     return text.encode("utf-8", "surrogateescape")
 
 
+def shown(text: str) -> str:
+    """A word as typed, quoted for a message: undecodable bytes escaped, never printed raw."""
+    return "'" + encode(text).decode("utf-8", "backslashreplace") + "'"
+
+
 def read_c_string(line: str, start: int) -> tuple[bytes, int]:
     """Decode the C string literal opening at line[start] (a quote).
 
@@ -71,7 +76,7 @@ def read_c_string(line: str, start: int) -> tuple[bytes, int]:
         elif esc == "x":
             digits = re.match(r"[0-9a-fA-F]{1,2}", line[i + 2 : i + 4])
             if not digits:
-                raise SyntaxProblem(r"\x needs one or two hex digits", r'write "\x00" as "\x00"')
+                raise SyntaxProblem(r"\x needs one or two hex digits", r'e.g. "\x00" or "\xff"')
             out.append(int(digits.group(), 16))
             i += 2 + len(digits.group())
         elif esc in "01234567":

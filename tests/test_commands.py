@@ -132,6 +132,13 @@ def test_every_command_has_help_and_an_example_that_parses():
         assert parse(spec.example).name == spec.name
 
 
+def test_undecodable_bytes_are_escaped_in_messages():
+    line = b"\xff\xfe garbage".decode("utf-8", "surrogateescape")
+    with pytest.raises(ParseError) as caught:
+        parse(line)
+    assert caught.value.message == "unknown command '\\xff\\xfe'"
+
+
 def test_undecodable_bytes_round_trip_into_data():
     line = b'write 4 "\xff\xfe"'.decode("utf-8", "surrogateescape")
     assert parse(line).args["data"] == b"\xff\xfe"
