@@ -22,8 +22,19 @@ class Stop(Exception):
         self.signum = signum
 
 
-def _raise_stop(signum, frame):
-    raise Stop(signum)
+class StopOnSignal:
+    """SIGTERM, SIGHUP or SIGINT ends the run once; later ones (a closing terminal sends
+    SIGHUP then SIGTERM) and any during cleanup are swallowed, so nothing cuts it short."""
+
+    def __init__(self):
+        self.quiet = False
+        for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+            signal.signal(signum, self)
+
+    def __call__(self, signum, frame):
+        if not self.quiet:
+            self.quiet = True
+            raise Stop(signum)
 
 
 def run_script(source: BinaryIO, out: TextIO, color: bool = False, width: int = 100) -> int:
@@ -41,8 +52,7 @@ def run_script(source: BinaryIO, out: TextIO, color: bool = False, width: int = 
             out.write(draw(lines) + "\n")
             out.flush()
 
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, _raise_stop)
+    stop = StopOnSignal()
     session = Session()
     print(f"sockrepl: scratch directory {session.scratch} (relative paths live here)", file=sys.stderr)
     status = 0
@@ -56,11 +66,10 @@ def run_script(source: BinaryIO, out: TextIO, color: bool = False, width: int = 
             emit(events, number)
             if line.strip() in ("exit", "quit"):
                 break
-    except Stop as stop:
-        status = 128 + stop.signum
-    except KeyboardInterrupt:
-        status = 130
+    except Stop as stopped:
+        status = 128 + stopped.signum
     finally:
+        stop.quiet = True
         events = session.close()
     try:
         emit(events)

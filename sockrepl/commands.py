@@ -263,7 +263,7 @@ CONVERTERS: dict[str, Callable[[Token], Any]] = {
     "fcntlarg": lambda t: t.text,
     "openflags": lambda t: parse_flags(t.text, C.OPEN_FLAGS, "open flag"),
     "addr": _address,
-    "path": lambda t: _path_bytes(t),
+    "path": lambda t: _path_bytes(t).split(b"\0", 1)[0],  # a C string ends at its NUL
     "data": _data,
     "mode": _mode,
     "name": _name,

@@ -53,7 +53,7 @@ class SignalEvent:
 
     process: str
     signal: int
-    effect: str  # "stopped" | "continued" | "ignored" | "caught"
+    effect: str  # "stopped" | "continued" | "nothing" | "ignored" | "caught" | "discarded"
 
 
 @dataclass(frozen=True)

@@ -46,8 +46,14 @@ class AtomicFileHistory(History):
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, temp = tempfile.mkstemp(prefix=".history-", dir=self.path.parent)
+        except OSError:
+            return  # a read-only home must not break the session
+        try:
             with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as out:
                 out.write("\n".join(entries) + "\n")
             os.replace(temp, self.path)
         except OSError:
-            pass  # a read-only home must not break the session
+            try:
+                os.unlink(temp)
+            except OSError:
+                pass

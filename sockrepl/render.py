@@ -201,6 +201,10 @@ def call_lines(event: CallEvent) -> list[Fragments]:
 def _fcntl_lines(event: CallEvent) -> list[Fragments]:
     """`fcntl FD O_NONBLOCK on` is two calls in C: F_GETFL, then F_SETFL with the bit changed."""
     a, outcome, tag = event.command.args, event.outcome, _tag(event.process)
+    if outcome is None:  # the process died in it (fcntl never blocks)
+        first = f"F_SETFL, {C.flag_names(a['arg'], C.OPEN_FLAGS, zero='O_RDONLY')}" if a["cmd"] == "setfl" \
+            else "F_GETFL"
+        return [[tag, ("class:call", "fcntl"), ("", f"({a['fd']}, {first}) = "), ("class:lost", "?")]]
     lines = []
     if a["cmd"] in ("getfl", "nonblock"):
         getfl = outcome.ret if a["cmd"] == "getfl" else outcome.out.get("getfl", outcome.ret)
@@ -261,10 +265,16 @@ def signal_lines(event: SignalEvent) -> list[Fragments]:
     text = {
         "stopped": f"--- stopped by {name} ---",
         "continued": f"--- {name}: continued ---",
+        "nothing": f"--- {name}: it was not stopped, nothing changes ---",
         "ignored": f"--- {name} ignored ---",
         "caught": f"--- {name} caught (no call to interrupt) ---",
+        "discarded": f"--- {name} discarded ---",
     }[event.effect]
-    return [[_tag(event.process), ("class:signal", text)]]
+    lines = [[_tag(event.process), ("class:signal", text)]]
+    if event.effect == "discarded":
+        lines.append([("class:note", "    ↳ the kernel drops job-control stops for a process with no terminal "
+                                     "job control (an orphaned process group): SIGSTOP always stops")])
+    return lines
 
 
 def spawn_lines(event: SpawnEvent) -> list[Fragments]:

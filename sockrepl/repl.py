@@ -247,7 +247,11 @@ class Repl:
                     continue
                 await self.execute(line)
         finally:
-            self.print_events(self.engine.close())
+            events = self.engine.close()
+            try:
+                self.print_events(events)
+            except OSError:
+                pass  # the terminal is gone (SIGHUP): the cleanup is what matters
         return 0
 
 

@@ -39,8 +39,8 @@ from sockrepl.process import Worker, WorkerGone, start_workers
 
 SETTLE_SECONDS = 2.0
 IDLE_SYSCALLS = {("read", 0), ("write", 1)}  # the worker waiting for, or answering, the session
-TERMINATING = {"SIGHUP", "SIGINT", "SIGQUIT", "SIGKILL", "SIGUSR1", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM"}
-STOPPING = {"SIGSTOP", "SIGTSTP"}
+STOPS = {signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU}
+HARMLESS = {signal.SIGCHLD, signal.SIGURG, signal.SIGWINCH}  # ignored by default; every other default kills
 LESSON_COMMANDS = {"lesson", "next", "back", "reset", "goto"}
 
 
@@ -58,7 +58,7 @@ class Session:
         self.workers: dict[str, Worker] = {}
         self.departed: dict[str, str] = {}
         self.current: str | None = None
-        self.created_files: dict[str, int] = {}  # absolute path -> inode of the socket file bound
+        self.created_files: dict[str, tuple[int, int]] = {}  # absolute path -> (dev, inode) of the file bound
         self.cancel_wait = threading.Event()  # set by an interactive front end's Ctrl-C during `wait`
         self.closed = False
 
@@ -111,8 +111,7 @@ class Session:
         for worker in self.workers.values():
             worker.reap()
         self.workers.clear()
-        for path, inode in self.created_files.items():
-            _remove_socket_file(path, inode)
+        _remove_socket_files(self.created_files)
         shutil.rmtree(self.scratch, ignore_errors=True)
         return events
 
@@ -135,7 +134,9 @@ class Session:
         try:
             started = start_workers(names, self.scratch, uid, gid)
         except OSError as error:
-            return events + [UsageError(f"could not start a process: {error}", hint="kill some processes first")]
+            reason = C.errno_text(error.errno) if error.errno else str(error)
+            return events + [UsageError(f"could not start a process: {reason}",
+                                        hint="close some fds or kill some processes first")]
         for worker in started:
             self.workers[worker.name] = worker
             self.departed.pop(worker.name, None)
@@ -216,30 +217,35 @@ class Session:
                        f"after {command.args['seconds']:g} s", "warn")]
 
     def _signal(self, worker: Worker, signum: int) -> list[Event]:
-        """Send a signal and wait for what its disposition makes happen, so the transcript is deterministic."""
-        name = C.signal_name(signum)
+        """Send a signal and wait for what the kernel makes of it, so the transcript is deterministic."""
         masks = kernel.signal_masks(worker.pid)
         bit = 1 << (signum - 1)
         ignored = masks is not None and masks.ignored & bit
         caught = masks is not None and masks.caught & bit
+        was_stopped = kernel.run_state(worker.pid) in ("t", "T")
         try:
             worker.kill(signum)
         except ProcessLookupError:
             return self._check_alive(worker)
-        if ignored:
+        if ignored or (signum in HARMLESS and not caught):
             return [SignalEvent(worker.name, signum, "ignored")]
         if caught:
             return [] if worker.pending else [SignalEvent(worker.name, signum, "caught")]
-        if name in TERMINATING:
-            worker.wait_exit(SETTLE_SECONDS)
-            return self._check_alive(worker)
-        if name in STOPPING:
-            self._wait_task(worker, lambda state: state in ("t", "T"))
-            return [SignalEvent(worker.name, signum, "stopped")]
-        if name == "SIGCONT":
+        if signum in STOPS:
+            self._wait_task(worker, lambda state: state in ("t", "T") or (
+                state in ("S", "D") and not self._pending_signal(worker, bit)))
+            stopped = kernel.run_state(worker.pid) in ("t", "T")
+            return [SignalEvent(worker.name, signum, "stopped" if stopped else "discarded")]
+        if signum == signal.SIGCONT:
             self._wait_task(worker, lambda state: state not in ("t", "T"))
-            return [SignalEvent(worker.name, signum, "continued")]
-        return []
+            return [SignalEvent(worker.name, signum, "continued" if was_stopped else "nothing")]
+        worker.wait_exit(SETTLE_SECONDS)
+        return self._check_alive(worker)
+
+    @staticmethod
+    def _pending_signal(worker: Worker, bit: int) -> bool:
+        masks = kernel.signal_masks(worker.pid)
+        return masks is not None and bool(masks.pending & bit)
 
     def _wait_task(self, worker: Worker, condition) -> None:
         deadline = time.monotonic() + SETTLE_SECONDS
@@ -252,7 +258,7 @@ class Session:
     # ---- system calls ----------------------------------------------------
 
     def _syscall(self, command: Command) -> list[Event]:
-        worker = self._worker(command.process or self.current)
+        worker = self._worker(command.args.get("name") or command.process or self.current)
         if isinstance(worker, UsageError):
             return [worker]
         if worker.pending:
@@ -310,13 +316,16 @@ class Session:
         return [CallEvent(worker.name, command, phase, outcome)]
 
     def _remember_file(self, worker: Worker, path: bytes) -> None:
-        if not path or path.startswith(b"\0"):
+        """The socket file a bind made: the kernel reads sun_path up to its first NUL."""
+        path = path.split(b"\0", 1)[0] if not path.startswith(b"\0") else b""
+        if not path:
             return
         full = os.path.join(self.scratch, os.fsdecode(path))
         try:
-            self.created_files[full] = os.lstat(full).st_ino
+            st = os.lstat(full)
         except OSError:
-            pass
+            return
+        self.created_files[full] = (st.st_dev, st.st_ino)
 
     def _check_alive(self, worker: Worker) -> list[Event]:
         _, gone = worker.take_reply(0)
@@ -383,11 +392,22 @@ def _outcome(reply: dict) -> Outcome:
     return Outcome(reply["ret"], reply.get("errno", 0), out)
 
 
-def _remove_socket_file(path: str, inode: int) -> None:
-    """Only the very socket file this session bound: never a file someone put there since."""
+def _remove_socket_files(created: dict[str, tuple[int, int]]) -> None:
+    """Only the socket files this session bound, never one someone put there since.
+
+    Inode numbers get reused, so a file counts as ours only if it is a socket file with
+    the same (dev, inode) and, our processes being gone, no live socket is bound to it.
+    """
+    if not created:
+        return
     try:
-        st = os.lstat(path)
-        if st.st_ino == inode and stat.S_ISSOCK(st.st_mode):
-            os.unlink(path)
+        in_use = {sock.vfs for sock in kernel.read_unix_sockets().sockets.values() if sock.vfs}
     except OSError:
-        pass
+        return
+    for path, identity in created.items():
+        try:
+            st = os.lstat(path)
+            if (st.st_dev, st.st_ino) == identity and stat.S_ISSOCK(st.st_mode) and identity not in in_use:
+                os.unlink(path)
+        except OSError:
+            pass

@@ -274,7 +274,8 @@ def _shutdown(bits: int | None) -> str | None:
 
 
 def _file_view(path: str, st, by_vfs, owners, scratch: str) -> FileView:
-    shown = os.path.relpath(path, scratch) if scratch and path.startswith(scratch + os.sep) else path
+    relative = os.path.relpath(path, scratch) if scratch and path.startswith(scratch + os.sep) else path
+    shown = display_name(os.fsencode(relative))
     if st is None:
         return FileView(shown, "missing", False, None)
     if not stat.S_ISSOCK(st.st_mode):

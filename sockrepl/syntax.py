@@ -46,9 +46,10 @@ def encode(text: str) -> bytes:
     return text.encode("utf-8", "surrogateescape")
 
 
-def shown(text: str) -> str:
-    """A word as typed, quoted for a message: undecodable bytes escaped, never printed raw."""
-    return "'" + encode(text).decode("utf-8", "backslashreplace") + "'"
+def shown(text: str, limit: int = 40) -> str:
+    """A word as typed, quoted for a message: undecodable bytes escaped, a long one cut."""
+    word = encode(text).decode("utf-8", "backslashreplace")
+    return "'" + (word if len(word) <= limit else word[: limit - 1] + "…") + "'"
 
 
 def read_c_string(line: str, start: int) -> tuple[bytes, int]:

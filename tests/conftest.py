@@ -1,9 +1,12 @@
 """Shared helpers: run sockrepl as a user would, and read transcripts without run-to-run noise."""
 
 import os
+import queue
 import re
+import stat
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -82,3 +85,149 @@ def typed():
     yield transcript
     transcript.close()
     os.chdir(cwd)
+
+
+# ---- helpers for the hardening tests (test_fuzz.py, test_faults.py) ----------
+
+SPAWNED = re.compile(r"^spawned (.*); current process: ", re.M)
+SPAWNED_PID = re.compile(r"\(pid (\d+)")
+# What a Python exception looks like when it escapes: a traceback, or "SomeError: ..." / "SomeError(...)"
+PYTHON_ERROR = re.compile(r"Traceback \(most recent call last\)|\b[A-Z]\w*(Error|Exception|Interrupt)\b[:(]"
+                          r"|internal error")
+
+
+def spawned_pids(stdout: bytes) -> list[int]:
+    """Pids from the `spawned NAME (pid N), ...` lines only (data echoed in a transcript cannot fake one)."""
+    text = stdout.decode("utf-8", "surrogateescape")
+    return [int(p) for line in SPAWNED.findall(text) for p in SPAWNED_PID.findall(line)]
+
+
+def python_errors(*outputs: bytes) -> list[str]:
+    """Lines that show a Python exception or sockrepl's internal-error report."""
+    found = []
+    for output in outputs:
+        for line in output.decode("utf-8", "replace").splitlines():
+            if PYTHON_ERROR.search(line):
+                found.append(line)
+    return found
+
+
+def sockets_under(directory) -> list[str]:
+    """Socket files anywhere under `directory`."""
+    found = []
+    for root, dirs, files in os.walk(directory):
+        for name in files + dirs:
+            path = os.path.join(root, name)
+            try:
+                if stat.S_ISSOCK(os.lstat(path).st_mode):
+                    found.append(path)
+            except OSError:
+                pass
+    return found
+
+
+class Live:
+    """`sockrepl run -` on a pipe, fed one line at a time; every read has a deadline (no hangs, no sleeps).
+
+    Output lines are collected by reader threads; `feed(line, n)` sends a line and returns the next n
+    lines of the transcript, so a test can act (kill a worker, send a signal) between two commands.
+    """
+
+    def __init__(self, *args, argv=None, env=None):
+        argv = argv or [sys.executable, "-m", "sockrepl", "run", "-", *args]
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, env=env)
+        self.out: queue.Queue = queue.Queue()
+        self.err: queue.Queue = queue.Queue()
+        self.stderr_lines: list[bytes] = []
+        for stream, sink in ((self.proc.stdout, self.out), (self.proc.stderr, self.err)):
+            threading.Thread(target=self._pump, args=(stream, sink), daemon=True).start()
+        first = self.err_line()
+        self.scratch = scratch_of(first)
+        self.pids: dict[str, int] = {}
+
+    @staticmethod
+    def _pump(stream, sink):
+        for line in iter(stream.readline, b""):
+            sink.put(line)
+        sink.put(None)
+
+    def err_line(self, timeout=10.0) -> bytes:
+        line = self.err.get(timeout=timeout)
+        assert line is not None, "sockrepl closed its stderr"
+        self.stderr_lines.append(line)
+        return line
+
+    def lines(self, n: int, timeout=10.0) -> list[str]:
+        got = []
+        deadline = time.monotonic() + timeout
+        for _ in range(n):
+            try:
+                line = self.out.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"timed out waiting for transcript lines; got {got}") from None
+            assert line is not None, f"sockrepl closed its stdout; got {got}"
+            got.append(line.decode("utf-8", "surrogateescape").rstrip("\n"))
+        return got
+
+    def send(self, line: str) -> None:
+        self.proc.stdin.write(line.encode("utf-8", "surrogateescape") + b"\n")
+        self.proc.stdin.flush()
+
+    def feed(self, line: str, n: int = 1, timeout=10.0) -> list[str]:
+        self.send(line)
+        got = self.lines(n, timeout)
+        if line.startswith("spawn "):
+            for pids in SPAWNED.findall("\n".join(got)):
+                for name, pid in re.findall(r"(\S+) \(pid (\d+)", pids):
+                    self.pids[name] = int(pid)
+        return got
+
+    def finish(self, timeout=10.0) -> tuple[int, list[str], bytes]:
+        """Close stdin; the exit status, the rest of the transcript, and the rest of stderr."""
+        if not self.proc.stdin.closed:
+            self.proc.stdin.close()
+        rc = self.proc.wait(timeout)
+        return rc, self.rest(timeout), self.rest_err(timeout)
+
+    def wait_exit(self, timeout=10.0) -> tuple[int, list[str], bytes]:
+        """Like `finish`, but stdin stays open until sockrepl has exited (a signal, not EOF, ends it)."""
+        rc = self.proc.wait(timeout)
+        rest, err = self.rest(timeout), self.rest_err(timeout)
+        self.proc.stdin.close()
+        return rc, rest, err
+
+    def rest(self, timeout=10.0) -> list[str]:
+        got = []
+        while True:
+            line = self.out.get(timeout=timeout)
+            if line is None:
+                return got
+            got.append(line.decode("utf-8", "surrogateescape").rstrip("\n"))
+
+    def rest_err(self, timeout=10.0) -> bytes:
+        while True:
+            line = self.err.get(timeout=timeout)
+            if line is None:
+                return b"".join(self.stderr_lines)
+            self.stderr_lines.append(line)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+@pytest.fixture
+def live():
+    """Start `sockrepl run -` sessions; any still running at the end are killed."""
+    started: list[Live] = []
+
+    def start(*args, **kw) -> Live:
+        session = Live(*args, **kw)
+        started.append(session)
+        return session
+
+    yield start
+    for session in started:
+        session.kill()

@@ -10,7 +10,7 @@ import pexpect
 import pyte
 import pytest
 
-from conftest import gone
+from conftest import gone, wait_until
 
 
 class Terminal:
@@ -252,3 +252,15 @@ def test_present_mode_is_paced_by_space_and_b(tmp_path):
         assert "⚠" not in show.seen and "Traceback" not in show.seen
     finally:
         show.close()
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGHUP"])
+def test_a_signal_to_the_repl_cleans_up_like_ctrl_d(term, how):
+    phone_setup(term)
+    term.type("accept 3", r"<unfinished \.\.\.>")
+    pids, scratch = term.pids(), term.scratch()
+    if how == "SIGHUP":
+        term.child.close(force=False)  # the terminal goes away: the kernel sends SIGHUP
+    else:
+        term.child.kill(15)
+    wait_until(lambda: all(gone(pid) for pid in pids) and not os.path.exists(scratch), 10, "the cleanup")
