@@ -287,9 +287,15 @@ class Session:
             if gone:
                 return [CallEvent(worker.name, command, "died")] + self._reap(worker)
             task = kernel.task_state(worker.pid)
-            if blocked_in(task) or time.monotonic() > deadline or (task and task.state in "tT"):
+            if blocked_in(task) or (task and task.state in "tT"):
                 worker.pending = command
                 return [CallEvent(worker.name, command, "unfinished")]
+            if time.monotonic() > deadline:
+                worker.pending = command
+                state = task.state if task else "?"
+                return [CallEvent(worker.name, command, "unfinished"),
+                        Notice(f"{worker.name} has not returned after {SETTLE_SECONDS:g} s, yet the kernel does not "
+                               f"show it asleep in a call (state {state}): it may be busy", "warn")]
             delay = min(delay * 2, 0.002)
 
     def _settle(self, worker: Worker) -> list[Event]:

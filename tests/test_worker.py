@@ -33,3 +33,17 @@ def test_a_blocked_recvfrom_sleeps_in_recvfrom(typed):
     typed("spawn a", "socket AF_UNIX SOCK_DGRAM", "bind 3 @box", "recvfrom 3 10")
     task = kernel.task_state(typed.session.workers["a"].pid)
     assert (task.state, kernel.syscall_name(task.syscall), task.args[0]) == ("S", "recvfrom", 3)
+
+
+def test_blocked_means_asleep_in_a_call_of_the_user():
+    from sockrepl.kernel import TaskState, syscall_number
+    from sockrepl.session import blocked_in
+
+    accept, read, write = syscall_number("accept"), syscall_number("read"), syscall_number("write")
+    assert blocked_in(TaskState("S", accept, (3, 0, 0), "x")) == ("accept", 3)
+    assert blocked_in(TaskState("S", read, (4, 0, 0), None)) == ("read", 4)
+    assert blocked_in(TaskState("S", read, (0, 0, 0), None)) is None  # waiting for its next command
+    assert blocked_in(TaskState("S", write, (1, 0, 0), None)) is None  # answering the session
+    assert blocked_in(TaskState("R", accept, (3,), None)) is None  # woken: its result is coming
+    assert blocked_in(TaskState("S", None, (), None)) is None
+    assert blocked_in(None) is None
