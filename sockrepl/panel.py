@@ -51,10 +51,10 @@ def _fd_row(view: FdView) -> list[str]:
     return [f"fd {view.fd}", view.type, view.role, view.state, _where(view), _extra(view)]
 
 
-def _header(proc: ProcessView) -> Fragments:
+def _header(proc: ProcessView, own_uid: int) -> Fragments:
     marker = "▸ " if proc.current else "  "
     line: Fragments = [("class:dim", marker), (process_style(proc.name), proc.name),
-                       ("class:dim", f"  pid {proc.pid}" + (f"  uid {proc.uid}" if proc.uid else ""))]
+                       ("class:dim", f"  pid {proc.pid}" + (f"  uid {proc.uid}" if proc.uid != own_uid else ""))]
     if proc.stopped:
         line.append(("class:blocked", "  STOPPED (SIGSTOP)"))
     elif proc.blocked:
@@ -90,7 +90,7 @@ def panel_lines(snapshot: Snapshot, width: int = 80, height: int | None = None) 
     widths = [max((len(r[i]) for r in rows), default=0) for i in range(6)]
     lines: list[Fragments] = []
     for proc, size in blocks:
-        header = _header(proc)
+        header = _header(proc, snapshot.uid)
         if size and not shown_rows[proc.name]:
             header.append(("class:dim", f"  ({size} fd{'s' if size > 1 else ''} not shown)"))
         lines.append(header)

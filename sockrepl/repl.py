@@ -217,7 +217,11 @@ class Repl:
     def _stop(self) -> None:
         """SIGTERM / SIGHUP: leave as on Ctrl-D, with the full cleanup."""
         self.stopping = True
-        if self.prompt.app.is_running:
+        self._leave_if_stopping()
+
+    def _leave_if_stopping(self) -> None:
+        """Also run as each prompt starts: a signal between two prompts must not leave one waiting."""
+        if self.stopping and self.prompt.app.is_running and not self.prompt.app.is_done:
             self.prompt.app.exit(exception=EOFError())
 
     async def run(self) -> int:
@@ -236,7 +240,7 @@ class Repl:
                 await self.lesson.start(self)
             while not self.stopping:
                 try:
-                    line = await self.prompt.prompt_async()
+                    line = await self.prompt.prompt_async(pre_run=self._leave_if_stopping)
                 except KeyboardInterrupt:
                     continue
                 except EOFError:

@@ -102,6 +102,7 @@ class Snapshot:
     files: tuple[FileView, ...]
     limited: bool = False
     scratch: str = ""
+    uid: int = 0  # sockrepl's own: a process's uid is worth showing only when it differs
 
     def to_json(self) -> str:
         return json.dumps(_json(self), separators=(",", ":"), ensure_ascii=False)
@@ -123,7 +124,8 @@ def _json(snapshot: Snapshot) -> dict:
         item["fds"] = [{k: v for k, v in asdict(f).items() if k != "raw"} for f in proc.fds]
         processes.append(item)
     files = [asdict(f) for f in snapshot.files]
-    return {"processes": processes, "files": files, "limited": snapshot.limited, "scratch": snapshot.scratch}
+    return {"processes": processes, "files": files, "limited": snapshot.limited, "scratch": snapshot.scratch,
+            "uid": snapshot.uid}
 
 
 @dataclass(frozen=True)
@@ -157,7 +159,7 @@ def take_snapshot(session) -> Snapshot:
         task = kernel.task_state(worker.pid) if pending else _idle_task(worker.pid)
         facts.append(ProcessFacts(worker.name, worker.pid, worker.uid, worker.name == session.current, pending,
                                   kernel.fd_table(worker.pid), task))
-    return build(facts, table, _file_stats(session), str(session.scratch))
+    return build(facts, table, _file_stats(session), str(session.scratch), os.getuid())
 
 
 def _idle_task(pid: int) -> kernel.TaskState | None:
@@ -184,7 +186,7 @@ def _file_stats(session) -> list[tuple[str, os.stat_result | None]]:
     return stats
 
 
-def build(facts: list[ProcessFacts], table: kernel.SocketTable, files, scratch: str = "") -> Snapshot:
+def build(facts: list[ProcessFacts], table: kernel.SocketTable, files, scratch: str = "", uid: int = 0) -> Snapshot:
     """Join, without I/O: the kernel's sockets seen through the session's processes."""
     owners = {}
     for proc in facts:
@@ -195,7 +197,7 @@ def build(facts: list[ProcessFacts], table: kernel.SocketTable, files, scratch: 
     processes = tuple(_process_view(proc, table, owners, queued_on) for proc in facts)
     by_vfs = {sock.vfs[1]: sock for sock in table.sockets.values() if sock.vfs and _is_binder(sock)}
     file_views = tuple(_file_view(path, st, by_vfs, owners, scratch) for path, st in files)
-    return Snapshot(processes, file_views, table.limited, scratch)
+    return Snapshot(processes, file_views, table.limited, scratch, uid)
 
 
 def _is_binder(sock: kernel.UnixSocket) -> bool:

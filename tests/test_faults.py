@@ -146,7 +146,7 @@ def test_spawn_limit_is_max_processes_with_a_clear_message():
     assert len(table) == 1 + MAX_PROCESSES
     rows = [row.lstrip("* ").split() for row in table[1:]]
     assert [r[0] for r in rows] == [f"p{i}" for i in range(2, MAX_PROCESSES + 1)] + ["extra"]
-    assert all(r[2:] == ["0", "idle"] for r in rows)
+    assert all(r[2:] == [str(os.getuid()), "idle"] for r in rows)
     assert result.returncode == 2
     pids = spawned_pids(result.stdout)
     assert len(pids) == MAX_PROCESSES + 1
@@ -171,7 +171,9 @@ b: getsockname 3
     out = normalize(result.stdout.decode()).splitlines()
     assert out[7] == '[b] write(3, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"..., 1000000 <unfinished ...>'
     assert out[8].split() == ["NAME", "PID", "UID", "STATUS"]
-    assert re.fullmatch(r"\* a +\d+ +0 +idle", out[9]) and re.fullmatch(r"  b +\d+ +0 +blocked in write\(3\)", out[10])
+    uid = os.getuid()
+    assert re.fullmatch(rf"\* a +\d+ +{uid} +idle", out[9])
+    assert re.fullmatch(rf"  b +\d+ +{uid} +blocked in write\(3\)", out[10])
     assert out[11:13] == ["line 10: error: b is blocked in write(3): it cannot run another call until that one "
                           "returns", "hint: interrupt it (Ctrl-C / interrupt b), or run the command in another process"]
     received, resumed_after, eagain = 0, None, 0
@@ -316,8 +318,8 @@ def test_worker_killed_while_blocked_in_accept(live):
     assert s.feed("srv: accept 3") == ["[srv] accept(3, NULL, NULL <unfinished ...>"]
     table = s.feed("ps", 3)
     assert table[0].split() == ["NAME", "PID", "UID", "STATUS"]
-    assert table[1].split() == ["*", "srv", str(s.pids["srv"]), "0", "blocked", "in", "accept(3)"]
-    assert table[2].split() == ["cli", str(s.pids["cli"]), "0", "idle"]
+    assert table[1].split() == ["*", "srv", str(s.pids["srv"]), str(os.getuid()), "blocked", "in", "accept(3)"]
+    assert table[2].split() == ["cli", str(s.pids["cli"]), str(os.getuid()), "idle"]
     task = kernel.task_state(s.pids["srv"])
     assert task.state == "S" and kernel.syscall_name(task.syscall) in ("accept", "accept4")
     os.kill(s.pids["srv"], signal.SIGKILL)
@@ -331,7 +333,7 @@ def test_worker_killed_while_blocked_in_accept(live):
     assert [p["name"] for p in state["processes"]] == ["cli"]
     assert [p["blocked"] for p in state["processes"]] == [None]
     assert [row.split() for row in s.feed("ps", 2)] == [["NAME", "PID", "UID", "STATUS"],
-                                                       ["cli", str(s.pids["cli"]), "0", "idle"]]
+                                                       ["cli", str(s.pids["cli"]), str(os.getuid()), "idle"]]
     rc, rest, err = s.finish()
     assert rc == 0 and rest == [] and only_scratch_line(err)
     assert not os.path.exists(s.scratch) and gone(s.pids["cli"])

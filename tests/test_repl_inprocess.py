@@ -1,0 +1,98 @@
+"""The REPL driven in-process through a pipe (prompt_toolkit's create_pipe_input), as ptpython's tests do.
+
+Fast checks of the wiring; what the screen looks like is tested in a real pty in test_repl.py.
+"""
+
+import asyncio
+
+import pytest
+from prompt_toolkit.input import create_pipe_input
+from prompt_toolkit.output import DummyOutput
+
+from conftest import gone
+from sockrepl.engine import Engine
+from sockrepl.repl import Repl
+
+
+async def until(condition, seconds=10.0):
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("timed out")
+        await asyncio.sleep(0.01)
+
+
+def drive(tmp_path, script):
+    """Run the REPL with `script(repl, type)` typing into it; return the REPL and its exit status."""
+
+    async def main():
+        with create_pipe_input() as keyboard:
+            engine = Engine()
+            repl = Repl(engine, engine.run_line("spawn p1"), input=keyboard, output=DummyOutput(),
+                        history_file=str(tmp_path / "history"))
+            running = asyncio.ensure_future(repl.run())
+            await until(lambda: repl.snapshot is not None and repl.prompt.app.is_running)
+            await script(repl, keyboard.send_text)
+            return repl, await asyncio.wait_for(running, 10)
+
+    return asyncio.run(main())
+
+
+def snapshot_says(repl, process, fd=None, **wanted):
+    snap = repl.snapshot
+    if snap is None or snap.process(process) is None:
+        return False
+    view = snap.process(process) if fd is None else snap.find(process, fd)
+    return view is not None and all(getattr(view, key) == value for key, value in wanted.items())
+
+
+def test_typed_lines_reach_the_kernel_and_ctrl_d_cleans_up(tmp_path):
+    async def script(repl, type):
+        type("socket AF_UNIX SOCK_STREAM\r")
+        await until(lambda: snapshot_says(repl, "p1", 3, type="STREAM", state="UNCONNECTED"))
+        type("bind 3 srv.sock\r")
+        await until(lambda: snapshot_says(repl, "p1", 3, state="BOUND", local="srv.sock"))
+        type("\x04")
+
+    repl, status = drive(tmp_path, script)
+    assert status == 0
+    assert repl.engine.session.closed and not repl.engine.session.scratch.exists()
+    assert (tmp_path / "history").read_text() == "socket AF_UNIX SOCK_STREAM\nbind 3 srv.sock\n"
+
+
+def test_ctrl_c_interrupts_the_current_process_blocked_call(tmp_path):
+    pids = []
+
+    async def script(repl, type):
+        for line in ("socket AF_UNIX SOCK_STREAM", "bind 3 s.sock", "listen 3 1", "accept 3"):
+            type(line + "\r")
+        await until(lambda: repl.snapshot.process("p1").blocked is not None)
+        pids.append(repl.snapshot.process("p1").pid)
+        type("\x03")
+        await until(lambda: snapshot_says(repl, "p1", blocked=None))
+        type("exit\r")
+
+    repl, status = drive(tmp_path, script)
+    assert status == 0 and gone(pids[0])
+
+
+def test_a_signal_between_prompts_still_leaves(tmp_path):
+    """SIGTERM handled while no prompt is running: the next prompt must not wait for input."""
+
+    async def script(repl, type):
+        repl.stopping = True  # as _stop does when no prompt is running
+        type("socket AF_UNIX SOCK_STREAM\r")  # ends the current prompt; the loop must not start another
+
+    repl, status = drive(tmp_path, script)
+    assert status == 0 and repl.engine.session.closed
+
+
+@pytest.mark.parametrize("line", ["lesson list", "lesson nope", "next", "help", "man accept", "bnd 3 x"])
+def test_lines_that_are_not_calls_keep_the_repl_alive(tmp_path, line):
+    async def script(repl, type):
+        type(line + "\r")
+        type("socket AF_UNIX SOCK_DGRAM\r")
+        await until(lambda: snapshot_says(repl, "p1", 3, type="DGRAM"))
+        type("\x04")
+
+    assert drive(tmp_path, script)[1] == 0
