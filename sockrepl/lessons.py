@@ -33,7 +33,7 @@ class LessonError(Exception):
     """A malformed lesson: file and line, and what is wrong."""
 
     def __init__(self, path: str, line: int, message: str):
-        super().__init__(f"{path}:{line}: {message}")
+        super().__init__(f"{path}:{line}: {message}" if line else f"{path}: {message}")
         self.path, self.line, self.message = path, line, message
 
 
@@ -115,8 +115,11 @@ def load(name_or_path: str) -> Lesson:
             raise LessonError(name_or_path, 0, f"no lesson named {name_or_path!r} (known: {', '.join(files)})")
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise LessonError(str(path), 0, f"cannot read the lesson: {error}") from None
+    except OSError as error:
+        raise LessonError(str(path), 0, f"cannot read the lesson: {error.strerror or error}") from None
+    except UnicodeDecodeError as error:
+        raise LessonError(str(path), 0, f"a lesson is UTF-8 text; byte {error.object[error.start]:#04x} at offset "
+                                        f"{error.start} is not") from None
     return parse_lesson(text, str(path))
 
 

@@ -56,7 +56,13 @@ def _overview(width: int) -> list:
     return lines
 
 
-def man_lines(topic: str) -> list:
+def _wrapped(style: str, text: str, width: int, first: str, rest: str) -> list:
+    """Text wrapped to the screen, the first line after `first`, the others indented by `rest`."""
+    chunks = textwrap.wrap(text, max(width, 30), initial_indent=first, subsequent_indent=rest) or [first]
+    return [[(style, chunk)] for chunk in chunks]
+
+
+def man_lines(topic: str, width: int = 80) -> list:
     from sockrepl.manpages import lookup
 
     page = lookup(topic)
@@ -65,14 +71,17 @@ def man_lines(topic: str) -> list:
                 [("class:hint", "hint: man works for the system calls, e.g. man accept")]]
     lines = [[("class:heading", f"{page.name}(2)")]]
     lines += [[("class:call", f"  {line}")] for line in page.synopsis.splitlines()]
-    lines.append([("", f"  {page.summary}")])
-    lines.append([("class:usage", "RETURNS "), ("", page.returns)])
+    lines += _wrapped("", page.summary, width, "  ", "  ")
+    lines += _wrapped("", page.returns, width, "RETURNS ", "  ")
     if page.errors:
         lines.append([("class:usage", "ERRORS")])
-        width = max(len(name) for name, _ in page.errors)
-        lines += [[("class:error", f"  {name.ljust(width)}  "), ("", text)] for name, text in page.errors]
+        column = max(len(name) for name, _ in page.errors) + 4
+        for name, text in page.errors:
+            wrapped = _wrapped("", text, width, " " * column, " " * column)
+            wrapped[0] = [("class:error", f"  {name.ljust(column - 2)}"), ("", wrapped[0][0][1][column:])]
+            lines += wrapped
     for note in page.notes:
-        lines.append([("class:note", f"  • {note}")])
+        lines += _wrapped("class:note", note, width, "  • ", "    ")
     if page.see_also:
         lines.append([("class:dim", "SEE ALSO " + ", ".join(page.see_also))])
     return lines
@@ -82,7 +91,7 @@ def view_lines(view: View, width: int = 80) -> list:
     if view.kind == "help":
         return help_lines(view.data, width)
     if view.kind == "man":
-        return man_lines(view.data)
+        return man_lines(view.data, width)
     from sockrepl import panel
 
     return panel.view_lines(view, width)

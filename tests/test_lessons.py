@@ -153,3 +153,40 @@ def test_a_lesson_from_a_file_path(tmp_path):
         load(str(tmp_path / "missing.md"))
     with pytest.raises(LessonError, match="no lesson named 'nope'"):
         load("nope")
+
+
+LESSONISH = ["# T", "## Step", "text", "```sockrepl", "```", "~~~sockrepl", "~~~", "> spawn a", "a> socket AF_UNIX SOCK_STREAM",
+             "= 3", "= -1 ENOENT", "<unfinished ...>", "[a] x", "| y {pid}", "? a fd 3: state=BOUND", "? a: blocked=no",
+             "? file x: exists=no", "? bogus", "> bnd", "a> bind 3 /etc/x", "\x00", "é ☎", "> lesson x", "? a fd 3: k=v"]
+
+
+def test_any_text_is_a_lesson_or_a_clear_error():
+    from hypothesis import given, settings, strategies as st
+
+    @settings(max_examples=300, deadline=None, derandomize=True, database=None)
+    @given(st.lists(st.one_of(st.sampled_from(LESSONISH), st.text(max_size=30)), max_size=25))
+    def parse_any(lines):
+        try:
+            parse_lesson("\n".join(lines), "fuzz.md")
+        except LessonError as error:
+            assert error.path == "fuzz.md" and error.line >= 0 and error.message
+
+    parse_any()
+
+
+def test_check_refuses_unreadable_lesson_files_without_a_traceback(tmp_path):
+    binary = tmp_path / "binary.md"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    empty = tmp_path / "empty.md"
+    empty.write_text("")
+    run = subprocess.run([sys.executable, "-m", "sockrepl", "lesson", "--check", str(binary), str(empty),
+                          str(tmp_path), str(tmp_path / "missing.md"), "/dev/null"],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1
+    assert "Traceback" not in run.stdout + run.stderr
+    lines = run.stdout.splitlines()
+    assert len(lines) == 5 and all(line.startswith("FAIL ") for line in lines)
+    assert f"{empty}:1: a lesson starts with a title line: # Title" in lines[1]
+    assert lines[0].endswith(f"{binary}: a lesson is UTF-8 text; byte 0xff at offset 0 is not")
+    assert lines[2].endswith(f"{tmp_path}: cannot read the lesson: Is a directory")
+    assert lines[3].endswith("missing.md: cannot read the lesson: No such file or directory")

@@ -4,6 +4,8 @@ import json
 import re
 import subprocess
 
+import pytest
+
 from sockrepl import kernel
 
 SS_STATE = {"LISTEN": 10, "ESTAB": 1, "UNCONN": 7}
@@ -165,3 +167,23 @@ def test_limited_fallback_is_marked(typed, monkeypatch):
     out = typed("state")
     assert "(limited: no sock_diag" in out
     assert typed.snapshot().find("a", 3).state == "LISTEN"
+
+
+@pytest.mark.parametrize("name", ["backlog", "echo", "mail", "uppercase"])
+def test_every_step_of_a_lesson_agrees_with_ss_and_proc(name):
+    """Replay a lesson command by command: after each one, the panel's numbers are ss's and /proc's."""
+    from sockrepl.lessons import load, run_action
+    from sockrepl.session import Session
+
+    session = Session()
+    checked = 0
+    try:
+        for step in load(name).steps:
+            for action in step.actions:
+                run_action(session, action)
+                snapshot = session.snapshot()
+                checked += assert_agrees_with_ss(snapshot)
+                assert_blocked_agrees_with_proc(snapshot)
+    finally:
+        session.close()
+    assert checked > 30  # socket views compared, over the whole lesson
