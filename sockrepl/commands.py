@@ -119,7 +119,7 @@ def _command(name: str, group: str, summary: str, shell=(), **kw) -> None:
 # ---- value converters: Token -> value, or SyntaxProblem -------------------
 
 
-def _word(tok: Token, what: str) -> str:
+def _word(tok: Token) -> str:
     if tok.quoted:
         return tok.data.decode("utf-8", "surrogateescape")
     return tok.text
@@ -271,7 +271,7 @@ CONVERTERS: dict[str, Callable[[Token], Any]] = {
     "signal": _signal,
     "disposition": _choice(("ignore", "default")),
     "seconds": _seconds,
-    "word": lambda t: _word(t, "word"),
+    "word": _word,
     "ignore": lambda t: None,
     "outaddr": _out_address,
 }

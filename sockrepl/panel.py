@@ -104,7 +104,7 @@ def panel_lines(snapshot: Snapshot, width: int = 80, height: int | None = None) 
         lines.append([("class:dim", f"  … {hidden} more lines: state prints them all")])
     if not snapshot.processes:
         lines.append([("class:dim", "no processes yet: spawn server client")])
-    lines.append(_files_line(snapshot.files, width))
+    lines.append(_files_line(snapshot.files))
     if snapshot.limited:
         lines.append([("class:warn", "(limited: no sock_diag, read from /proc/net/unix: no queues, no peers)")])
     return lines
@@ -132,7 +132,7 @@ def _socket_line(row: list[str], view: FdView, widths: list[int], width: int) ->
     return line
 
 
-def _files_line(files: tuple[FileView, ...], width: int) -> Fragments:
+def _files_line(files: tuple[FileView, ...]) -> Fragments:
     if not files:
         return [("class:dim", "socket files: none")]
     line: Fragments = [("class:dim", "socket files:")]

@@ -318,10 +318,10 @@ class Session:
             return [Notice(f"internal error in {worker.name}: {reply['internal']}", "error")]
         outcome = _outcome(reply)
         if command.name == "bind" and not outcome.failed:
-            self._remember_file(worker, command.args["addr"])
+            self._remember_file(command.args["addr"])
         return [CallEvent(worker.name, command, phase, outcome)]
 
-    def _remember_file(self, worker: Worker, path: bytes) -> None:
+    def _remember_file(self, path: bytes) -> None:
         """The socket file a bind made: the kernel reads sun_path up to its first NUL."""
         path = path.split(b"\0", 1)[0] if not path.startswith(b"\0") else b""
         if not path:
