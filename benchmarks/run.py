@@ -46,7 +46,8 @@ PYTHON = sys.executable
 # of the source tree (PYTHONPYCACHEPREFIX), and written even where the environment
 # says not to (PYTHONDONTWRITEBYTECODE), or every start would time the compiler on
 # whatever module changed since the bytecode was last written.
-PYCACHE = os.path.join(tempfile.gettempdir(), f"sockrepl-bench-pycache-{os.getuid()}")
+# The cache lives for one run (the warm-ups fill it) and is removed at the end.
+PYCACHE = tempfile.mkdtemp(prefix="sockrepl-bench-pycache-")
 CHILD_ENV = {k: v for k, v in os.environ.items()
              if k not in ("PYTHONDONTWRITEBYTECODE", "FORCE_COLOR", "NO_COLOR")}
 CHILD_ENV["PYTHONPYCACHEPREFIX"] = PYCACHE
@@ -678,4 +679,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    finally:
+        shutil.rmtree(PYCACHE, ignore_errors=True)
