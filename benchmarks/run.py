@@ -46,11 +46,9 @@ PYTHON = sys.executable
 # of the source tree (PYTHONPYCACHEPREFIX), and written even where the environment
 # says not to (PYTHONDONTWRITEBYTECODE), or every start would time the compiler on
 # whatever module changed since the bytecode was last written.
-# The cache lives for one run (the warm-ups fill it) and is removed at the end.
-PYCACHE = tempfile.mkdtemp(prefix="sockrepl-bench-pycache-")
+# The cache lives for one run (main() makes it, the warm-ups fill it) and is removed at the end.
 CHILD_ENV = {k: v for k, v in os.environ.items()
              if k not in ("PYTHONDONTWRITEBYTECODE", "FORCE_COLOR", "NO_COLOR")}
-CHILD_ENV["PYTHONPYCACHEPREFIX"] = PYCACHE
 # ... and they run this checkout's sockrepl, whatever tree an editable install points at.
 CHILD_ENV["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, os.environ.get("PYTHONPATH", "").split(":"))])
 
@@ -620,6 +618,15 @@ def machine() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    cache = tempfile.mkdtemp(prefix="sockrepl-bench-pycache-")
+    CHILD_ENV["PYTHONPYCACHEPREFIX"] = cache
+    try:
+        return measure_all(argv)
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+
+
+def measure_all(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="2 runs and tiny sizes (a smoke test)")
     parser.add_argument("--runs", type=int, help="runs per measurement (default 7; --quick: 2)")
@@ -637,7 +644,7 @@ def main(argv: list[str] | None = None) -> int:
                  [PYTHON, "-c", "import sockrepl.repl, sockrepl.batch, sockrepl.lessons_cli"]):
         subprocess.run(warm, env=CHILD_ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     print(f"sockrepl benchmarks{' (--quick)' if args.quick else ''}: {cfg.runs} runs each; {machine()}")
-    print(f"sockrepl: {sockrepl}; python: {PYTHON}; bytecode cache for child processes: {PYCACHE}")
+    print(f"sockrepl: {sockrepl}; python: {PYTHON}; bytecode cache for child processes: {CHILD_ENV['PYTHONPYCACHEPREFIX']}")
     print()
     started = time.perf_counter()
     notes = []
@@ -679,7 +686,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    finally:
-        shutil.rmtree(PYCACHE, ignore_errors=True)
+    sys.exit(main())
