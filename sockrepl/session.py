@@ -24,10 +24,10 @@ from sockrepl import kernel
 from sockrepl.commands import MAX_PROCESSES, Command, ParseError, parse
 from sockrepl.events import (
     CallEvent,
-    Outcome,
     Event,
     ExitEvent,
     Notice,
+    Outcome,
     ProcessRow,
     ProcessTable,
     SignalEvent,
@@ -53,6 +53,8 @@ def blocked_in(task: kernel.TaskState | None) -> tuple[str, int] | None:
 
 
 class Session:
+    """One learner's processes and files: everything it starts, it also ends (`close`)."""
+
     def __init__(self) -> None:
         self.scratch = Path(tempfile.mkdtemp(prefix="sockrepl-"))
         self.workers: dict[str, Worker] = {}
