@@ -524,13 +524,19 @@ def test_cleanup_keeps_a_socket_another_program_bound_in_tmp():
         os.unlink(path)
 
 
-def test_cleanup_keeps_a_socket_rebound_at_a_path_the_session_unlinked(live, tmp_path):
-    """The session bound P, then P was unlinked and another program bound its own socket there."""
-    path = tmp_path / "p.sock"
+def bound_session(live, path):
+    """A session whose process `a` has bound fd 3 at `path`."""
     s = live()
     s.feed("spawn a")
     s.feed("socket AF_UNIX SOCK_STREAM")
     assert s.feed(f"bind 3 {path}")[0].endswith(" = 0")
+    return s
+
+
+def test_cleanup_keeps_a_socket_rebound_at_a_path_the_session_unlinked(live, tmp_path):
+    """The session bound P, then P was unlinked and another program bound its own socket there."""
+    path = tmp_path / "p.sock"
+    s = bound_session(live, path)
     assert s.feed(f"unlink {path}")[0] == f'[a] unlink("{path}") = 0'
     foreign = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     foreign.bind(str(path))  # the session's socket is still open: the old inode cannot be reused
@@ -544,10 +550,7 @@ def test_cleanup_keeps_a_socket_rebound_at_a_path_the_session_unlinked(live, tmp
 
 def test_cleanup_keeps_another_programs_socket_even_with_a_reused_inode(live, tmp_path):
     path = tmp_path / "srv.sock"
-    s = live()
-    s.feed("spawn a")
-    s.feed("socket AF_UNIX SOCK_STREAM")
-    assert s.feed(f"bind 3 {path}")[0].endswith(" = 0")
+    s = bound_session(live, path)
     session_ino = os.lstat(path).st_ino
     assert s.feed("close 3") == ["[a] close(3) = 0"]
     # another program starts the usual C way: unlink the stale file, bind its own socket

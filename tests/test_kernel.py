@@ -208,19 +208,24 @@ def test_dead_process_reads_as_none():
     assert signal_masks(p.pid) is None
 
 
+def wait_blocked(p, call: str, fd: int):
+    """The child's task state once it sleeps in `call` on `fd`."""
+
+    def blocked():
+        ts = task_state(p.pid)
+        return ts if ts and ts.state == "S" and ts.syscall == syscall_number(call) \
+            and ts.args[:1] == (fd,) else None
+
+    return wait_for(blocked, f"the child to block in {call}")
+
+
 def test_task_state_blocked_in_accept(tmp_path, child):
     path = str(tmp_path / "a.sock")
     p = child("import socket\n"
               f"s = socket.socket(socket.AF_UNIX); s.bind({path!r}); s.listen()\n"
               "print(s.fileno(), flush=True); s.accept()")
     fd = int(p.stdout.readline())
-
-    def blocked():
-        ts = task_state(p.pid)
-        return ts if ts and ts.state == "S" and ts.syscall == syscall_number("accept4") \
-            and ts.args[:1] == (fd,) else None
-
-    ts = wait_for(blocked, "the child to block in accept4")
+    ts = wait_blocked(p, "accept4", fd)
     assert syscall_name(ts.syscall) == "accept4"     # CPython's accept() is accept4
     assert len(ts.args) == 6
     assert ts.args[3] == socket.SOCK_CLOEXEC
@@ -237,13 +242,7 @@ def test_task_state_blocked_in_connect(tmp_path, socks, child):
               "s = socket.socket(socket.AF_UNIX); print(s.fileno(), flush=True)\n"
               f"s.connect({path!r})")
     fd = int(p.stdout.readline())
-
-    def blocked():
-        ts = task_state(p.pid)
-        return ts if ts and ts.state == "S" and ts.syscall == syscall_number("connect") \
-            and ts.args[:1] == (fd,) else None
-
-    ts = wait_for(blocked, "the child to block in connect")
+    ts = wait_blocked(p, "connect", fd)
     assert ts.wchan == "unix_wait_for_peer"
     inode = fd_table(p.pid)[fd].inode
     me = read_unix_sockets().sockets[inode]
