@@ -15,6 +15,7 @@ time.perf_counter around subprocess runs or in-process calls.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -27,9 +28,9 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -186,12 +187,12 @@ def table(rows: list[Row]) -> str:
         else:
             cells = [row.name, "-", "-", "-", "-", row.target, row.verdict]
         body.append(cells)
-    widths = [max(len(r[i]) for r in [header] + body) for i in range(len(header))]
+    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
     right = {1, 2, 3, 4}
 
     def line(cells):
         return "| " + " | ".join(c.rjust(w) if i in right else c.ljust(w)
-                                 for i, (c, w) in enumerate(zip(cells, widths))) + " |"
+                                 for i, (c, w) in enumerate(zip(cells, widths, strict=True))) + " |"
 
     rule = "|" + "|".join(("-" * (w + 1) + ":") if i in right else ("-" * (w + 2))
                           for i, w in enumerate(widths)) + "|"
@@ -541,10 +542,8 @@ def kernel_floor(pid: int) -> float:
     kernel.read_unix_sockets()
     base = f"/proc/{pid}/fd"
     for entry in os.listdir(base):
-        try:
+        with contextlib.suppress(OSError):
             os.readlink(f"{base}/{entry}")
-        except OSError:
-            pass
     return (time.perf_counter() - start) * 1000
 
 
@@ -644,7 +643,8 @@ def measure_all(argv: list[str] | None) -> int:
                  [PYTHON, "-c", "import sockrepl.repl, sockrepl.batch, sockrepl.lessons_cli"]):
         subprocess.run(warm, env=CHILD_ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     print(f"sockrepl benchmarks{' (--quick)' if args.quick else ''}: {cfg.runs} runs each; {machine()}")
-    print(f"sockrepl: {sockrepl}; python: {PYTHON}; bytecode cache for child processes: {CHILD_ENV['PYTHONPYCACHEPREFIX']}")
+    print(f"sockrepl: {sockrepl}; python: {PYTHON}; "
+          f"bytecode cache for child processes: {CHILD_ENV['PYTHONPYCACHEPREFIX']}")
     print()
     started = time.perf_counter()
     notes = []

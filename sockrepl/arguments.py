@@ -6,7 +6,8 @@ student can act on; the command table in commands.py names a kind per parameter.
 
 import difflib
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from sockrepl import constants as C
 from sockrepl.syntax import DATA_MAX, SUN_PATH_MAX, SyntaxProblem, Token, encode, parse_flags, parse_int
@@ -15,13 +16,13 @@ RECV_MAX = 1024 * 1024
 
 
 def _word(tok: Token) -> str:
-    if tok.quoted:
+    if tok.data is not None:
         return tok.data.decode("utf-8", "surrogateescape")
     return tok.text
 
 
 def _path_bytes(tok: Token) -> bytes:
-    return tok.data if tok.quoted else encode(tok.text)
+    return tok.data if tok.data is not None else encode(tok.text)
 
 
 def _address(tok: Token) -> bytes:

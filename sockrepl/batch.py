@@ -5,6 +5,7 @@ line parsed, 2 when a line was malformed (a syscall error is a result, not a
 failure). No prompt_toolkit here, and rich only if a view needs it.
 """
 
+import contextlib
 import os
 import signal
 import sys
@@ -71,10 +72,8 @@ def run_script(source: BinaryIO, out: TextIO, color: bool = False, width: int = 
     finally:
         stop.quiet = True
         events = session.close()
-    try:
+    with contextlib.suppress(BrokenPipeError):
         emit(events)
-    except BrokenPipeError:
-        pass
     return status
 
 
@@ -82,12 +81,11 @@ def run_path(path: str, color: bool) -> int:
     if path == "-":
         return _guarded(sys.stdin.buffer, color)
     try:
-        handle = open(path, "rb")
+        with open(path, "rb") as handle:
+            return _guarded(handle, color)
     except OSError as error:
         print(f"sockrepl: cannot read {path}: {error.strerror}", file=sys.stderr)
         return 2
-    with handle:
-        return _guarded(handle, color)
 
 
 def _guarded(source: BinaryIO, color: bool) -> int:

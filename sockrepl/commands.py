@@ -5,8 +5,9 @@ Pure (no I/O). The parser, `help`, completion and the lesson checker all read
 """
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from sockrepl import constants as C
 from sockrepl.arguments import (

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from sockrepl import constants as C
 from sockrepl.commands import ALIASES, REGISTRY, Param
 
-WORD = re.compile(r"[^\s,()|]*$")
+WORD_BREAK = re.compile(r"[\s,()|]")
 PREFIX = re.compile(r"^\s*([A-Za-z_][\w.-]*)\s*[:>]\s+")
 
 
@@ -49,7 +49,7 @@ KIND_WORDS = {
 
 def suggest(text: str, context: Context) -> list[Suggestion]:
     """Suggestions for the word that ends at the cursor (the end of `text`)."""
-    word = WORD.search(text).group()
+    word = WORD_BREAK.split(text)[-1]
     start = -len(word)
     prefix = PREFIX.match(text)
     process = prefix.group(1) if prefix else context.current
@@ -57,13 +57,16 @@ def suggest(text: str, context: Context) -> list[Suggestion]:
     head = body.lstrip()
     if not re.search(r"[\s(]", head):
         return _first_word(word, start, context, with_processes=prefix is None)
-    name = re.match(r"[A-Za-z_]\w*", head)
-    spec = REGISTRY.get(ALIASES.get(name.group(), name.group())) if name else None
+    name_match = re.match(r"[A-Za-z_]\w*", head)
+    if name_match is None:
+        return []
+    name = name_match.group()
+    spec = REGISTRY.get(ALIASES.get(name, name))
     if spec is None:
         return []
-    c_form = "(" in head.split()[0] or head[len(name.group()):].lstrip().startswith("(")
+    c_form = "(" in head.split()[0] or head[len(name):].lstrip().startswith("(")
     params = spec.c if (c_form and spec.c is not None) else spec.shell
-    index = _argument_index(head[len(name.group()):], c_form)
+    index = _argument_index(head[len(name):], c_form)
     candidates = _for_params(_params_at(params, index), spec.name, process, context)
     return [Suggestion(t, start, meta) for t, meta in candidates if t.startswith(word) and t != word]
 
@@ -138,7 +141,7 @@ def highlight(line: str) -> list[tuple[str, str]]:
         rest = line[prefix.end():]
     first = True
     for match in _TOKEN.finditer(rest):
-        kind, text = match.lastgroup, match.group()
+        kind, text = match.lastgroup or "", match.group()
         if kind == "word" and first:
             known = text in REGISTRY or text in ALIASES
             fragments.append(("class:call" if known else "class:error", text))

@@ -54,7 +54,8 @@ CALL_ERRORS: dict[tuple[str, str], str] = {
     ("accept", "EAGAIN"): "non-blocking and nobody is calling yet: no connection pending",
     ("accept", "EMFILE"): "no free fd for the new connection; the call stays queued: close an fd, retry",
     # connect: dial
-    ("connect", "ENOENT"): "no socket file at that path: nobody has that number (is the server bound? is the path right?)",
+    ("connect", "ENOENT"):
+        "no socket file at that path: nobody has that number (is the server bound? is the path right?)",
     ("connect", "ECONNREFUSED"): "a file is there but nobody is listening: the ringer is off (or the server is gone)",
     ("connect", "EACCES"): "no write permission on the socket file: you may not dial it (root may)",
     ("connect", "EPROTOTYPE"): "the socket there has another type: stream calls stream, datagram mails datagram",

@@ -5,6 +5,7 @@ sockrepl windows) could leave a torn file. This one rewrites a temporary file
 and renames it over the old one, keeping the newest entries.
 """
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -53,7 +54,5 @@ class AtomicFileHistory(History):
                 out.write("\n".join(entries) + "\n")
             os.replace(temp, self.path)
         except OSError:
-            try:
+            with contextlib.suppress(OSError):
                 os.unlink(temp)
-            except OSError:
-                pass

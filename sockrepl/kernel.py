@@ -48,10 +48,6 @@ _BUFSIZE = 65536                     # the kernel caps dump batches at 32 KiB
 # Fast path: an unnamed socket's attributes come as one fixed run (sk_diag_fill
 # order), so one unpack replaces the attribute loop; each (len, type) rtattr
 # header is read as one u32 and compared. Anything else takes the loop.
-_RUN_PEER = struct.Struct("=II III IB3x II")         # PEER RQLEN SHUTDOWN UID
-_RUN_NOPEER = struct.Struct("=III IB3x II")          # RQLEN SHUTDOWN UID
-_SIG_PEER = tuple(_U32.unpack(_RTA.pack(n, t))[0] for n, t in ((8, 2), (12, 4), (5, 6), (8, 7)))
-_SIG_NOPEER = _SIG_PEER[1:]
 _new = object.__new__
 
 
@@ -73,10 +69,10 @@ def _make_socket(inode, type_, state, name, vfs, peer, icons, rq, wq, shut, uid)
 
 
 def _parse_attrs(buf: memoryview, a: int, end: int):
-    """The general rtattr walk: (name, vfs, peer, icons, rq, wq, shutdown, uid)."""
+    """The rtattr walk: (name, vfs, peer, icons, rq, wq, shutdown, uid)."""
     name = vfs = shut = uid = None
     peer = rq = wq = 0
-    icons = ()
+    icons: tuple[int, ...] = ()
     while a + 4 <= end:
         alen, atype = _RTA.unpack_from(buf, a)
         if alen < 4:
@@ -105,7 +101,6 @@ def _parse_attrs(buf: memoryview, a: int, end: int):
 def _parse_batch(buf: memoryview, size: int, seq: int, out: dict) -> bool:
     """Parse one datagram of the dump into `out`; True once NLMSG_DONE is seen."""
     unpack_hdr, unpack_msg = _NLMSG.unpack_from, _DIAG_MSG.unpack_from
-    run_peer, run_nopeer = _RUN_PEER.unpack_from, _RUN_NOPEER.unpack_from
     off = 0
     while off + 16 <= size:
         length, kind, _flags, mseq, _pid = unpack_hdr(buf, off)
@@ -120,22 +115,8 @@ def _parse_batch(buf: memoryview, size: int, seq: int, out: dict) -> bool:
             raise OSError(code, os.strerror(code))
         elif kind == 20:                             # SOCK_DIAG_BY_FAMILY
             _fam, type_, state, _pad, inode = unpack_msg(buf, off + 16)
-            if length == 68:
-                hp, peer, hr, rq, wq, hs, shut, hu, uid = run_peer(buf, off + 32)
-                fast = (hp, hr, hs, hu) == _SIG_PEER
-            elif length == 60:
-                hr, rq, wq, hs, shut, hu, uid = run_nopeer(buf, off + 32)
-                peer, fast = 0, (hr, hs, hu) == _SIG_NOPEER
-            else:
-                fast = False
-            if fast:
-                out[inode] = _make_socket(inode, type_, state, None, None, peer, (),
-                                          rq, wq, shut, uid)
-            else:
-                name, vfs, peer, icons, rq, wq, shut, uid = _parse_attrs(buf, off + 32,
-                                                                         off + length)
-                out[inode] = _make_socket(inode, type_, state, name, vfs, peer, icons,
-                                          rq, wq, shut, uid)
+            name, vfs, peer, icons, rq, wq, shut, uid = _parse_attrs(buf, off + 32, off + length)
+            out[inode] = _make_socket(inode, type_, state, name, vfs, peer, icons, rq, wq, shut, uid)
         off += (length + 3) & ~3
     return False
 
@@ -192,7 +173,7 @@ def parse_proc_net_unix(text: str) -> dict[int, UnixSocket]:
         inode = int(inode_s)
         if inode == 0:
             continue
-        if int(flags, 16) & 0x10000:                 # __SO_ACCEPTCON
+        if int(flags, 16) & 0x10000:                 # __SO_ACCEPTCON  # noqa: SIM108 (one comment a case)
             state = 10
         else:                                        # SS_CONNECTING, SS_CONNECTED
             state = 1 if int(st, 16) in (2, 3) else 7
@@ -282,7 +263,8 @@ def task_state(pid: int) -> TaskState | None:
         wchan = _read(f"/proc/{pid}/wchan")
     except _GONE:
         return None
-    number, args = None, ()
+    number: int | None = None
+    args: tuple[int, ...] = ()
     fields = sysc.split() if sysc else []
     if fields and fields[0].lstrip("-").isdigit() and int(fields[0]) >= 0:
         number = int(fields[0])                      # "-1 sp pc": not in a syscall

@@ -137,7 +137,7 @@ class LessonDriver:
         for action in step.actions:
             if not quiet:
                 repl.echo(action.source)
-            events, lines, mismatch = await asyncio.wrap_future(repl.engine.submit(
+            events, mismatch = await asyncio.wrap_future(repl.engine.submit(
                 lambda s, a=action: self._act(s, a)))
             if not quiet:
                 repl.print_events(events)
@@ -149,7 +149,7 @@ class LessonDriver:
         from sockrepl.lessons import action_mismatch, run_action
 
         events, lines = run_action(session, action)
-        return events, lines, action_mismatch(session, action, events, lines, self.lesson.path)
+        return events, action_mismatch(session, action, events, lines, self.lesson.path)
 
     def _narrate(self, repl) -> None:
         steps = self.lesson.steps

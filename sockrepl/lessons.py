@@ -136,8 +136,9 @@ def parse_lesson(text: str, path: str = "<lesson>") -> Lesson:
     i = 0
     while i < len(lines):
         line = lines[i]
-        if FENCE.match(line.strip()):
-            fence = FENCE.match(line.strip()).group(1)
+        opening = FENCE.match(line.strip())
+        if opening:
+            fence = opening.group(1)
             end = next((j for j in range(i + 1, len(lines)) if lines[j].strip() == fence), None)
             if end is None:
                 raise LessonError(path, i + 1, f"this sockrepl block is not closed (add a line {fence})")
@@ -186,13 +187,13 @@ def _parse_block(block: list[str], first_line: int, path: str) -> tuple[Action, 
             _need_action(actions, path, number, "a state check")
             last = actions[-1]
             actions[-1] = Action(last.line, last.source, last.command, last.expects,
-                                 last.checks + (_parse_check(text, path, number),))
+                                 (*last.checks, _parse_check(text, path, number)))
             continue
         expect = _parse_expect(text, number)
         if expect is not None:
             _need_action(actions, path, number, "an expected result")
             last = actions[-1]
-            actions[-1] = Action(last.line, last.source, last.command, last.expects + (expect,), last.checks)
+            actions[-1] = Action(last.line, last.source, last.command, (*last.expects, expect), last.checks)
             continue
         actions.append(_parse_command(text, path, number))
     return tuple(actions)
@@ -238,10 +239,11 @@ def _check_paths(command: Command, path: str, number: int) -> None:
     """A lesson may only touch the scratch directory (relative paths) and abstract names."""
     for key in ("addr", "path"):
         value = command.args.get(key)
-        if isinstance(value, bytes) and not value.startswith(b"\0"):
-            if value.startswith(b"/") or b".." in value.split(b"/"):
-                raise LessonError(path, number, "a lesson may only use relative paths (they live in the scratch "
-                                                "directory) and abstract @names")
+        outside = isinstance(value, bytes) and not value.startswith(b"\0") and (
+            value.startswith(b"/") or b".." in value.split(b"/"))
+        if outside:
+            raise LessonError(path, number, "a lesson may only use relative paths (they live in the scratch "
+                                            "directory) and abstract @names")
 
 
 _CHECK = re.compile(r"^\?\s*(?:(file)\s+(\S+)|([A-Za-z_][\w.-]*)(?:\s+fd\s+(\d+))?)\s*:\s*(.*)$")

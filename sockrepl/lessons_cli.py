@@ -38,7 +38,7 @@ def check(names: list[str], out=sys.stdout) -> int:
         else:
             failed += 1
             out.write(f"FAIL {name.ljust(width)}  step {result.failed_step}/{steps}  {result.seconds:.2f} s\n")
-            out.write("".join(f"     {line}\n" for line in result.failure.splitlines()))
+            out.write("".join(f"     {line}\n" for line in (result.failure or "").splitlines()))
         out.flush()
     return 1 if failed else 0
 

@@ -114,7 +114,7 @@ def _socket_line(row: list[str], view: FdView, widths: list[int], width: int) ->
     styles = ["class:dim", "", f"class:{view.role}", "class:call", "", "class:blocked"]
     line: Fragments = [("", "    ")]
     used = 4
-    for index, (cell, style) in enumerate(zip(row, styles)):
+    for index, (cell, style) in enumerate(zip(row, styles, strict=True)):
         if index >= 4 and not cell:
             continue
         text = cell.ljust(widths[index]) if index < 4 else cell
@@ -171,7 +171,7 @@ def ss_lines(snapshot: Snapshot) -> list[Fragments]:
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     lines = []
     for index, row in enumerate(rows):
-        text = " ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
+        text = " ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
         lines.append([("class:heading" if index == 0 else "", text)])
     if len(rows) == 1:
         lines.append([("class:dim", "(no sockets in this session)")])
@@ -187,6 +187,8 @@ def ls_lines(snapshot: Snapshot) -> list[Fragments]:
         return [[("class:dim", "no socket files (bind a socket to a path to make one)")]]
     lines = []
     for file in files:
+        if file.mode is None or file.uid is None or file.gid is None:
+            continue  # only a missing file has no mode, and those were left out
         when = time.strftime("%b %d %H:%M", time.localtime(file.mtime))
         text = f"{stat.filemode(file.mode)} 1 {_user(file.uid)} {_group(file.gid)} 0 {when} {file.path}"
         lines.append([("", text), _file_status(file)])

@@ -5,6 +5,7 @@ paths: fast, and importable from anywhere), in their own session so a Ctrl-C
 in the terminal reaches sockrepl only, with the scratch directory as cwd.
 """
 
+import contextlib
 import json
 import os
 import select
@@ -28,14 +29,18 @@ class WorkerGone(Exception):
 
 
 class Worker:
-    def __init__(self, name: str, popen: subprocess.Popen):
+    def __init__(self, name: str, popen: subprocess.Popen[bytes]):
+        requests, replies = popen.stdin, popen.stdout
+        if requests is None or replies is None:
+            raise ValueError("a worker is started with pipes for its stdin and stdout")
         self.name = name
         self.popen = popen
         self.pid = popen.pid
         self.uid = os.getuid()
         self.pending: Command | None = None
-        self.reply_fd = popen.stdout.fileno()
-        self._request_fd = popen.stdin.fileno()
+        self.reply_fd = replies.fileno()
+        self._request_fd = requests.fileno()
+        self._pipes = (requests, replies)
         self._buffer = bytearray()
         self._replies: deque[dict] = deque()
         self._eof = False
@@ -94,18 +99,20 @@ class Worker:
             os.kill(self.pid, signum)
 
     def wait_exit(self, seconds: float) -> None:
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.popen.wait(timeout=seconds)
-        except subprocess.TimeoutExpired:
-            pass
+
+    def waiting_in(self) -> str | None:
+        """`accept(3)`: the call this worker was sent and has not answered, as messages name it."""
+        if self.pending is None:
+            return None
+        return f"{self.pending.name}({self.pending.args.get('fd', '')})"
 
     def reap(self) -> int | None:
         """Collect the exit status (negative: killed by that signal); kill if it lingers."""
-        for stream in (self.popen.stdin, self.popen.stdout):
-            try:
+        for stream in self._pipes:
+            with contextlib.suppress(OSError):
                 stream.close()
-            except OSError:
-                pass
         try:
             return self.popen.wait(timeout=2)
         except subprocess.TimeoutExpired:

@@ -194,7 +194,7 @@ def call_lines(event: CallEvent) -> list[Fragments]:
     else:
         line = [tag, ("class:call", command.name), ("", f"({before}{after})")]
     if event.phase == "died" or outcome is None:
-        return [line + [("", " = "), ("class:lost", "?")]]
+        return [[*line, ("", " = "), ("class:lost", "?")]]
     return [line + _result_fragments(command, outcome), *_notes(command, outcome)]
 
 
@@ -216,8 +216,8 @@ def _fcntl_lines(event: CallEvent) -> list[Fragments]:
             return lines + _notes(event.command, outcome)
     if a["cmd"] in ("setfl", "nonblock"):
         new = C.flag_names(outcome.out.get("newflags", 0), C.OPEN_FLAGS, zero="O_RDONLY")
-        lines.append([tag, ("class:call", "fcntl"), ("", f"({a['fd']}, F_SETFL, {new})")]
-                     + _result_fragments(event.command, outcome))
+        lines.append([tag, ("class:call", "fcntl"), ("", f"({a['fd']}, F_SETFL, {new})"),
+                      *_result_fragments(event.command, outcome)])
         lines += _notes(event.command, outcome)
     return lines
 
@@ -289,7 +289,7 @@ def process_table_lines(table: ProcessTable) -> list[Fragments]:
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     lines = []
     for index, row in enumerate(rows):
-        text = " ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
+        text = " ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         lines.append([("class:heading" if index == 0 else "", text)])
     if not table.rows:
         lines.append([("class:note", "no processes: spawn NAME starts one")])

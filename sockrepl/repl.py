@@ -7,7 +7,10 @@ without waiting for a key, and the panel is redrawn from the new snapshot.
 """
 
 import asyncio
+import contextlib
 import signal
+from collections.abc import Coroutine
+from typing import Any
 
 from prompt_toolkit import PromptSession, print_formatted_text
 from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
@@ -74,7 +77,8 @@ class Repl:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.snapshot = None
         self.stopping = False
-        self.prompt = PromptSession(
+        self.tasks: set[asyncio.Task[None]] = set()  # started from a key: kept until done, so none is lost
+        self.prompt: PromptSession[str] = PromptSession(
             message=self._message,
             bottom_toolbar=self._toolbar,
             completer=SessionCompleter(self),
@@ -139,7 +143,7 @@ class Repl:
 
     def echo(self, source: str) -> None:
         """A lesson's command, shown as if it had been typed at the prompt."""
-        name, sep, rest = source.partition(">")
+        name, _sep, rest = source.partition(">")
         name = name.strip() or self.engine.session.current or "sockrepl"
         self.print_lines([[(process_style(name), name), ("", "> "), *highlight(rest.strip())]])
 
@@ -158,6 +162,12 @@ class Repl:
 
     # ---- input -----------------------------------------------------------
 
+    def _background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` beside the prompt (a key binding cannot await), holding the task until it ends."""
+        task = asyncio.ensure_future(work)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
     def _keys(self) -> KeyBindings:
         keys = KeyBindings()
 
@@ -166,13 +176,13 @@ class Repl:
             """Interrupt the current process's blocked call; at an idle prompt, clear the line."""
             blocked = self._current_blocked()
             if blocked:
-                asyncio.ensure_future(self.execute(f"interrupt {blocked}", echo=False))
+                self._background(self.execute(f"interrupt {blocked}", echo=False))
             else:
                 event.app.current_buffer.reset()
 
         @keys.add("f1")
         def _(event):
-            asyncio.ensure_future(self.execute("help", echo=False))
+            self._background(self.execute("help", echo=False))
 
         presenting = Condition(lambda: self.lesson.present and not self.prompt.app.current_buffer.text)
 
@@ -252,10 +262,8 @@ class Repl:
                 await self.execute(line)
         finally:
             events = self.engine.close()
-            try:
+            with contextlib.suppress(OSError):  # the terminal is gone (SIGHUP): the cleanup is what matters
                 self.print_events(events)
-            except OSError:
-                pass  # the terminal is gone (SIGHUP): the cleanup is what matters
         return 0
 
 

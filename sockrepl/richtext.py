@@ -9,7 +9,8 @@ def markdown_ansi(text: str, width: int, title: str | None = None, present: bool
     from rich.markdown import Markdown
     from rich.panel import Panel
 
-    console = Console(file=io.StringIO(), width=width, force_terminal=True, color_system="truecolor",
+    out = io.StringIO()
+    console = Console(file=out, width=width, force_terminal=True, color_system="truecolor",
                       highlight=False)
     body = Markdown(text, code_theme="ansi_dark")
     if present:
@@ -18,4 +19,4 @@ def markdown_ansi(text: str, width: int, title: str | None = None, present: bool
         console.print(Panel(body, title=title, title_align="left", border_style="blue"))
     else:
         console.print(body)
-    return console.file.getvalue().rstrip("\n")
+    return out.getvalue().rstrip("\n")

@@ -77,6 +77,7 @@ class Session:
 
     def execute(self, command: Command) -> list[Event]:
         handler = getattr(self, f"_do_{command.name}", None)
+        events: list[Event]
         if command.name in LESSON_COMMANDS:
             events = [Notice("lesson commands work in the interactive mode: sockrepl lesson NAME", "warn")]
         elif handler:
@@ -137,14 +138,14 @@ class Session:
             started = start_workers(names, self.scratch, uid, gid)
         except OSError as error:
             reason = C.errno_text(error.errno) if error.errno else str(error)
-            return events + [UsageError(f"could not start a process: {reason}",
+            return [*events, UsageError(f"could not start a process: {reason}",
                                         hint="close some fds or kill some processes first")]
         for worker in started:
             self.workers[worker.name] = worker
             self.departed.pop(worker.name, None)
         self.current = names[0]
         rows = tuple((w.name, w.pid, None if w.uid == os.getuid() else w.uid) for w in started)
-        return events + [SpawnEvent(rows, self.current)]
+        return [*events, SpawnEvent(rows, self.current)]
 
     def _spawn_identity(self, args: dict) -> tuple[int | None, int | None, str | None]:
         user = args.get("user")
@@ -183,7 +184,7 @@ class Session:
         if kernel.run_state(worker.pid) in ("t", "T"):
             return "stopped"
         if worker.pending:
-            return f"blocked in {worker.pending.name}({worker.pending.args.get('fd', '')})"
+            return f"blocked in {worker.waiting_in()}"
         return "idle"
 
     def _do_kill(self, command: Command) -> list[Event]:
@@ -214,8 +215,7 @@ class Session:
         while time.monotonic() < deadline and not self.cancel_wait.is_set():
             if worker.wait_readable(min(0.05, max(0.0, deadline - time.monotonic()))):
                 return self._settle(worker)
-        call = worker.pending
-        return [Notice(f"{worker.name} is still blocked in {call.name}({call.args.get('fd', '')}) "
+        return [Notice(f"{worker.name} is still blocked in {worker.waiting_in()} "
                        f"after {command.args['seconds']:g} s", "warn")]
 
     def _signal(self, worker: Worker, signum: int) -> list[Event]:
@@ -264,9 +264,8 @@ class Session:
         if isinstance(worker, UsageError):
             return [worker]
         if worker.pending:
-            call = worker.pending
             return [UsageError(
-                f"{worker.name} is blocked in {call.name}({call.args.get('fd', '')}): "
+                f"{worker.name} is blocked in {worker.waiting_in()}: "
                 "it cannot run another call until that one returns",
                 hint=f"interrupt it (Ctrl-C / interrupt {worker.name}), or run the command in another process")]
         if kernel.run_state(worker.pid) in ("t", "T"):
@@ -287,7 +286,7 @@ class Session:
             if reply is not None:
                 return self._done(worker, command, reply, "done")
             if gone:
-                return [CallEvent(worker.name, command, "died")] + self._reap(worker)
+                return [CallEvent(worker.name, command, "died"), *self._reap(worker)]
             task = kernel.task_state(worker.pid)
             if blocked_in(task) or (task and task.state in "tT"):
                 worker.pending = command
@@ -302,11 +301,14 @@ class Session:
 
     def _settle(self, worker: Worker) -> list[Event]:
         """A blocked call: still asleep, or released (then wait for its result)."""
+        command = worker.pending
+        if command is None:
+            return []
         deadline = time.monotonic() + SETTLE_SECONDS
         while True:
             reply, gone = worker.take_reply(0)
             if reply is not None:
-                command, worker.pending = worker.pending, None
+                worker.pending = None
                 return self._done(worker, command, reply, "resumed")
             if gone:
                 return self._reap(worker)
@@ -350,7 +352,7 @@ class Session:
         if worker.pending:
             events.append(CallEvent(worker.name, worker.pending, "lost"))
             worker.pending = None
-        return events + [ExitEvent(worker.name, worker.pid, sig, None if sig else status)]
+        return [*events, ExitEvent(worker.name, worker.pid, sig, None if sig else status)]
 
     def _worker(self, name: str | None) -> Worker | UsageError:
         if name is None:

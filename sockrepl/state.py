@@ -10,6 +10,7 @@ import json
 import os
 import stat
 from dataclasses import asdict, dataclass, field
+from typing import overload
 
 from sockrepl import kernel
 from sockrepl.analogy import label, short_label
@@ -141,6 +142,12 @@ class ProcessFacts:
     task: kernel.TaskState | None
 
 
+@overload
+def display_name(name: bytes) -> str: ...
+@overload
+def display_name(name: None) -> None: ...
+@overload
+def display_name(name: bytes | None) -> str | None: ...
 def display_name(name: bytes | None) -> str | None:
     """`srv.sock`, or `@name` for an abstract address; undecodable bytes escaped."""
     if name is None:
@@ -177,7 +184,7 @@ def _file_stats(session) -> list[tuple[str, os.stat_result | None]]:
                 paths[entry.path] = None
     except OSError:
         pass
-    stats = []
+    stats: list[tuple[str, os.stat_result | None]] = []
     for path in paths:
         try:
             stats.append((path, os.lstat(path)))
@@ -188,7 +195,7 @@ def _file_stats(session) -> list[tuple[str, os.stat_result | None]]:
 
 def build(facts: list[ProcessFacts], table: kernel.SocketTable, files, scratch: str = "", uid: int = 0) -> Snapshot:
     """Join, without I/O: the kernel's sockets seen through the session's processes."""
-    owners = {}
+    owners: dict[int, Owner] = {}
     for proc in facts:
         for fd, target in (proc.fds or {}).items():
             if target.inode is not None and fd > 2:
@@ -211,8 +218,7 @@ def _process_view(proc: ProcessFacts, table, owners, queued_on) -> ProcessView:
     if proc.pending:
         call, fd, address = proc.pending
         syscall = kernel.syscall_name(task.syscall) if task and task.syscall is not None else None
-        target = display_name(address) if address is not None else None
-        blocked = Blocked(call, fd, target, syscall, task.wchan if task else None, WAITS.get(call))
+        blocked = Blocked(call, fd, display_name(address), syscall, task.wchan if task else None, WAITS.get(call))
     fds, others = [], []
     for fd, target in (proc.fds or {}).items():
         if fd <= 2:
@@ -237,7 +243,7 @@ def _fd_view(fd: int, sock: kernel.UnixSocket, table, owners, queued_on, blocked
     peer = display_name(peer_sock.name) if peer_sock else None
     if listener is not None:
         peer = display_name(listener.name)
-    elif state == "CONNECTING":
+    elif state == "CONNECTING" and blocked is not None:  # CONNECTING: this fd's connect() is the blocked call
         peer = blocked.target
     listening = sock.state == TCP_LISTEN
     pending = sock.rqueue if listening else None

@@ -75,13 +75,14 @@ def read_c_string(line: str, start: int) -> tuple[bytes, int]:
             out += _SIMPLE_ESCAPES[esc]
             i += 2
         elif esc == "x":
-            digits = re.match(r"[0-9a-fA-F]{1,2}", line[i + 2 : i + 4])
-            if not digits:
+            hex_digits = re.match(r"[0-9a-fA-F]{1,2}", line[i + 2 : i + 4])
+            if not hex_digits:
                 raise SyntaxProblem(r"\x needs one or two hex digits", r'e.g. "\x00" or "\xff"')
-            out.append(int(digits.group(), 16))
-            i += 2 + len(digits.group())
+            out.append(int(hex_digits.group(), 16))
+            i += 2 + len(hex_digits.group())
         elif esc in "01234567":
-            digits = re.match(r"[0-7]{1,3}", line[i + 1 : i + 4]).group()
+            octal = line[i + 1 : i + 4]
+            digits = octal[: len(octal) - len(octal.lstrip("01234567"))]  # esc is the first: 1 to 3 of them
             out.append(int(digits, 8) & 0xFF)
             i += 1 + len(digits)
         else:

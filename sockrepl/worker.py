@@ -266,8 +266,13 @@ def op_signal(req):
         previous = signal.signal(req["signal"], action)
     except (OSError, ValueError):
         return {"ret": -1, "errno": 22}
-    names = {signal.SIG_IGN: "SIG_IGN", signal.SIG_DFL: "SIG_DFL"}
-    return {"ret": 0, "errno": 0, "previous": names.get(previous, "handler")}
+    if previous == signal.SIG_IGN:
+        name = "SIG_IGN"
+    elif previous == signal.SIG_DFL:
+        name = "SIG_DFL"
+    else:
+        name = "handler"
+    return {"ret": 0, "errno": 0, "previous": name}
 
 
 OPS = {name[3:]: func for name, func in globals().items() if name.startswith("op_")}

@@ -191,7 +191,7 @@ def _recv_econnreset(tmp):
 
 
 def _recv_eagain(tmp):
-    a, b = pair()
+    a, _b = pair()
     a.setblocking(False)
     a.recv(10)
 
@@ -230,7 +230,7 @@ def _sendto_eperm(tmp):
 
 
 def _sendto_eisconn(tmp):
-    a, b = pair()
+    a, _b = pair()
     listener(tmp / "s.sock")
     a.sendto(b"x", str(tmp / "s.sock"))
 

@@ -17,7 +17,6 @@ import sys
 import time
 
 import pytest
-
 from conftest import (
     gone,
     normalize,
@@ -27,6 +26,7 @@ from conftest import (
     spawned_pids,
     wait_until,
 )
+
 from sockrepl import kernel
 from sockrepl.commands import MAX_PROCESSES
 
@@ -54,9 +54,9 @@ def workers_of(sockrepl_pid: int) -> set[int]:
                 argv = f.read().split(b"\0")
         except OSError:
             continue
-        if any(a.endswith(b"worker.py") for a in argv) and str(sockrepl_pid).encode() in argv:
-            if not gone(int(entry)):
-                found.add(int(entry))
+        ours = any(a.endswith(b"worker.py") for a in argv) and str(sockrepl_pid).encode() in argv
+        if ours and not gone(int(entry)):
+            found.add(int(entry))
     return found
 
 
@@ -396,7 +396,7 @@ def test_sockrepl_signalled_during_spawn_leaves_no_worker(live):
     s.send("spawn " + " ".join(f"w{i}" for i in range(MAX_PROCESSES)))
     wait_until(lambda: len(children_of(s.proc.pid)) >= 4, what="workers starting")
     s.proc.send_signal(signal.SIGTERM)
-    rc, rest, err = s.wait_exit()
+    rc, _rest, err = s.wait_exit()
     assert rc == 128 + signal.SIGTERM and only_scratch_line(err)
     wait_until(lambda: not workers_of(s.proc.pid), what="every worker gone")
     assert not os.path.exists(s.scratch)
@@ -408,7 +408,7 @@ def test_two_signals_in_a_row_still_clean_up(live, tmp_path):
         s.feed(f"spawn {name}")
     s.proc.send_signal(signal.SIGHUP)  # as a closing terminal does: SIGHUP, then SIGTERM
     s.proc.send_signal(signal.SIGTERM)
-    rc, rest, err = s.wait_exit()
+    rc, _rest, err = s.wait_exit()
     try:
         assert rc in (128 + signal.SIGHUP, 128 + signal.SIGTERM)
         assert only_scratch_line(err), err
@@ -453,7 +453,7 @@ def test_death_by_any_fatal_signal_is_reported_before_the_next_command():
     out = result.stdout.decode().splitlines()
     tables = [k for k, line in enumerate(out) if line.split()[:2] == ["NAME", "PID"]]
     assert len(tables) == len(names)
-    for name, table in zip(names, tables):
+    for name, table in zip(names, tables, strict=True):
         report = f"[{name}] +++ killed by signal 40 +++"
         assert report in out, f"{name}'s death never reported"
         assert out.index(report) < table, f"{name}'s death reported after the next command"
@@ -560,7 +560,7 @@ def test_cleanup_keeps_another_programs_socket_even_with_a_reused_inode(live, tm
     try:
         if os.lstat(path).st_ino != session_ino:
             pytest.skip("this filesystem gave the new socket file a new inode number")
-        rc, _, err = s.finish()
+        rc, _, _err = s.finish()
         assert rc == 0
         assert os.path.exists(path), "sockrepl removed another program's live socket file"
     finally:

@@ -21,10 +21,10 @@ import shutil
 import tempfile
 
 import pytest
+from conftest import gone, python_errors, run_sockrepl, scratch_of, sockets_under, spawned_pids, wait_until
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from conftest import gone, python_errors, run_sockrepl, scratch_of, sockets_under, spawned_pids, wait_until
 from sockrepl import constants as C
 from sockrepl.commands import REGISTRY, ParseError, parse
 
@@ -90,10 +90,10 @@ VALUES = {
     "size": st.sampled_from(["0", "1", "4", "10", "1024", "65536", "1048576"]),
     "addrlen": st.sampled_from(["0", "2", "3", "10", "110"]),
     "protocol": st.sampled_from(["0", "0", "1", "99"]),
-    "domain": st.sampled_from(list(C.DOMAINS) + ["1", "2"]),
+    "domain": st.sampled_from([*list(C.DOMAINS), "1", "2"]),
     "socktype": flags({**C.SOCKET_TYPES, **C.SOCKET_TYPE_FLAGS}).filter(lambda s: s != "0"),
     "msgflags": flags(C.MSG_FLAGS),
-    "how": st.sampled_from(list(C.SHUTDOWN_HOWS) + ["0", "2"]),
+    "how": st.sampled_from([*list(C.SHUTDOWN_HOWS), "0", "2"]),
     "level": st.just("SOL_SOCKET"),
     "optname": st.sampled_from(list(C.SOCKOPTS)),
     "optvalue": st.sampled_from(["0", "1", "4096", "1048576", "2147483647"]),
@@ -106,7 +106,7 @@ VALUES = {
     "signal": st.sampled_from(SIGNAL_WORDS),
     "disposition": st.sampled_from(["ignore", "default"]),
     "seconds": st.sampled_from(["0", "0.01", "0.05"]),
-    "word": st.sampled_from(list(REGISTRY) + ["nosuch", "SOCK_STREAM"]),
+    "word": st.sampled_from([*list(REGISTRY), "nosuch", "SOCK_STREAM"]),
     "ignore": st.sampled_from(["buf", "&len", "sizeof(addr)", "NULL", "sv"]),
     "outaddr": st.sampled_from(["NULL", "&addr", "0"]),
 }
@@ -235,9 +235,7 @@ def _safe(line: str, tmpdir: str) -> bool:
         return False
     if command.name == "kill" and args.get("signal") not in NAMED_SIGNALS:
         return False  # known bugs: SIGTSTP (2 s, wrong report), numbered signals (death reported late, a race)
-    if command.name in ("exit", "goto"):
-        return False
-    return True
+    return command.name not in ("exit", "goto")
 
 
 PRELUDES = [
@@ -331,7 +329,7 @@ def assert_run_properties(body: list[str], result, tmpdir: str | None) -> None:
     scratch = scratch_of(result.stderr)
     assert not os.path.exists(scratch), scratch
     for pid in spawned_pids(result.stdout):
-        wait_until(lambda: gone(pid), seconds=5, what=f"worker {pid} to be gone")
+        wait_until(lambda pid=pid: gone(pid), seconds=5, what=f"worker {pid} to be gone")
     if tmpdir is not None:
         assert sockets_under(tmpdir) == [], script
 
@@ -416,7 +414,7 @@ CALL_LINE = re.compile(r"^\[(?P<proc>\w+)\] (?P<call>\w+)\(.*\) = (?P<result>-1 
 def test_every_call_on_every_socket_state():
     names = list(STATES)
     lines = ["spawn h " + " ".join(names), *HELPER]
-    for name, (setup, fd) in STATES.items():
+    for name, (setup, _fd) in STATES.items():
         lines.append(f"{name}: signal SIGPIPE ignore")  # a send on a closed pipe shows EPIPE, kills nothing
         lines += [line if line.startswith("h: ") else f"{name}: {line}" for line in setup]
     calls = {}
@@ -435,7 +433,7 @@ def test_every_call_on_every_socket_state():
         match = CALL_LINE.match(line)
         if match and match["proc"] in by_process:
             by_process[match["proc"]].append(match)
-    for name, (setup, fd) in STATES.items():
+    for name, (setup, _fd) in STATES.items():
         own_setup = [line for line in setup if not line.startswith("h: ")]
         got = by_process[name]
         assert len(got) == len(own_setup) + len(CALLS), (name, [m.group() for m in got])

@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import wait_until
 
 SOURCES = Path(__file__).with_name("c")
@@ -48,7 +47,8 @@ def test_sockrepl_client_talks_to_the_c_echo_server(tmp_path):
         script.send("socket AF_UNIX SOCK_STREAM")
         assert script.send(f"connect 3 {path}") == [
             f'[client] connect(3, {{sa_family=AF_UNIX, sun_path="{path}"}}, {2 + len(path)}) = 0']
-        assert script.send('write 3 "hello from sockrepl\\n"') == ['[client] write(3, "hello from sockrepl\\n", 20) = 20']
+        assert script.send('write 3 "hello from sockrepl\\n"') == [
+            '[client] write(3, "hello from sockrepl\\n", 20) = 20']
         assert server.stdout.readline() == b"hello from sockrepl\n"
         assert script.send("close 3") == ["[client] close(3) = 0"]
         assert script.close() == 0

@@ -14,8 +14,16 @@ import pytest
 
 from sockrepl import kernel
 from sockrepl.kernel import (
-    FdTarget, SignalMasks, UnixSocket, fd_table, parse_proc_net_unix,
-    read_unix_sockets, signal_masks, syscall_name, syscall_number, task_state,
+    FdTarget,
+    SignalMasks,
+    UnixSocket,
+    fd_table,
+    parse_proc_net_unix,
+    read_unix_sockets,
+    signal_masks,
+    syscall_name,
+    syscall_number,
+    task_state,
 )
 
 SS = "/usr/bin/ss"

@@ -154,13 +154,15 @@ def test_a_lesson_from_a_file_path(tmp_path):
         load("nope")
 
 
-LESSONISH = ["# T", "## Step", "text", "```sockrepl", "```", "~~~sockrepl", "~~~", "> spawn a", "a> socket AF_UNIX SOCK_STREAM",
-             "= 3", "= -1 ENOENT", "<unfinished ...>", "[a] x", "| y {pid}", "? a fd 3: state=BOUND", "? a: blocked=no",
-             "? file x: exists=no", "? bogus", "> bnd", "a> bind 3 /etc/x", "\x00", "é ☎", "> lesson x", "? a fd 3: k=v"]
+LESSONISH = ["# T", "## Step", "text", "```sockrepl", "```", "~~~sockrepl", "~~~", "> spawn a",
+             "a> socket AF_UNIX SOCK_STREAM", "= 3", "= -1 ENOENT", "<unfinished ...>", "[a] x", "| y {pid}",
+             "? a fd 3: state=BOUND", "? a: blocked=no", "? file x: exists=no", "? bogus", "> bnd", "a> bind 3 /etc/x",
+             "\x00", "é ☎", "> lesson x", "? a fd 3: k=v"]
 
 
 def test_any_text_is_a_lesson_or_a_clear_error():
-    from hypothesis import given, settings, strategies as st
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
 
     @settings(max_examples=300, deadline=None, derandomize=True, database=None)
     @given(st.lists(st.one_of(st.sampled_from(LESSONISH), st.text(max_size=30)), max_size=25))

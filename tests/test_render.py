@@ -29,7 +29,8 @@ def line(text, phase="done", outcome=None, process="server"):
 
 
 CALLS = [
-    ("socket AF_UNIX SOCK_STREAM|SOCK_NONBLOCK", Outcome(3), "[server] socket(AF_UNIX, SOCK_STREAM|SOCK_NONBLOCK, 0) = 3"),
+    ("socket AF_UNIX SOCK_STREAM|SOCK_NONBLOCK", Outcome(3),
+     "[server] socket(AF_UNIX, SOCK_STREAM|SOCK_NONBLOCK, 0) = 3"),
     ("bind 3 @abs", Outcome(0, out={"addrlen": 6}), '[server] bind(3, {sa_family=AF_UNIX, sun_path=@"abs"}, 6) = 0'),
     ('bind 3 ""', Outcome(0, out={"addrlen": 2}), "[server] bind(3, {sa_family=AF_UNIX}, 2) = 0"),
     ("listen 3 5", Outcome(-1, 95), "[server] listen(3, 5) = -1 EOPNOTSUPP (Operation not supported)"),
@@ -104,7 +105,7 @@ def backlog_snapshot():
 
 PANEL_80 = """\
 ▸ server  pid 100  idle
-    fd 3 STREAM passive LISTEN     srv.sock pending 2/1 (Linux: backlog+1) 
+    fd 3 STREAM passive LISTEN     srv.sock pending 2/1 (Linux: backlog+1)\x20
   c1  pid 101  idle
     fd 3 STREAM active  CONNECTED  → srv.sock (queued)  ☎ ringing
   c2  pid 102  idle

@@ -9,7 +9,6 @@ import time
 import pexpect
 import pyte
 import pytest
-
 from conftest import gone, wait_until
 
 

@@ -6,10 +6,10 @@ Fast checks of the wiring; what the screen looks like is tested in a real pty in
 import asyncio
 
 import pytest
+from conftest import gone
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
-from conftest import gone
 from sockrepl.engine import Engine
 from sockrepl.repl import Repl
 
@@ -72,7 +72,7 @@ def test_ctrl_c_interrupts_the_current_process_blocked_call(tmp_path):
         await until(lambda: snapshot_says(repl, "p1", blocked=None))
         type("exit\r")
 
-    repl, status = drive(tmp_path, script)
+    _repl, status = drive(tmp_path, script)
     assert status == 0 and gone(pids[0])
 
 

@@ -1,7 +1,9 @@
 """The snapshot tells the kernel's truth: cross-checked with `ss -xap` and /proc at every step."""
 
 import json
+import os
 import re
+import socket
 import subprocess
 
 import pytest
@@ -12,14 +14,18 @@ SS_STATE = {"LISTEN": 10, "ESTAB": 1, "UNCONN": 7}
 USERS = re.compile(r"pid=(\d+),fd=(\d+)")
 
 
-def ss_rows() -> dict[int, dict]:
-    """`ss -xapH` by inode: netid, state, queues, peer inode, and which pid/fd hold it."""
-    out = subprocess.run(["ss", "-xapH"], capture_output=True, text=True, check=True).stdout
+def ss_rows(pids: set[int]) -> dict[int, dict]:
+    """`ss -xapH` by inode, for the sockets these pids hold: netid, state, queues, peer inode, holders.
+
+    The dump is machine-wide: other programs' socket names may be any bytes (hence surrogateescape)
+    and any shape (spaces), so only the rows a session process holds are parsed.
+    """
+    out = subprocess.run(["ss", "-xapH"], capture_output=True, check=True).stdout.decode("utf-8", "surrogateescape")
     rows = {}
     for line in out.splitlines():
-        fields = line.split()
-        if len(fields) < 8:
+        if not {int(p) for p, _fd in USERS.findall(line)} & pids:
             continue
+        fields = line.split()
         netid, state, recvq, sendq, _local, inode, _peer, peer = fields[:8]
         rows[int(inode)] = {"netid": netid, "state": state, "recvq": int(recvq), "sendq": int(sendq),
                             "peer": int(peer), "holders": {(int(p), int(f)) for p, f in USERS.findall(line)}}
@@ -28,7 +34,7 @@ def ss_rows() -> dict[int, dict]:
 
 def assert_agrees_with_ss(snapshot):
     """Every socket of the snapshot: same queues, state, peer and holder as ss says."""
-    rows = ss_rows()
+    rows = ss_rows({proc.pid for proc in snapshot.processes})
     checked = 0
     for proc in snapshot.processes:
         for view in proc.fds:
@@ -96,6 +102,14 @@ def test_unread_stream_bytes_and_peer_owners(typed):
     assert_agrees_with_ss(snapshot)
 
 
+def test_agreement_with_ss_ignores_other_programs_undecodable_socket_names(typed):
+    """Another program on the machine holding a non-UTF-8 name must not break the cross-check."""
+    typed("spawn a", "socketpair AF_UNIX SOCK_STREAM")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as other:
+        other.bind(b"\0sockrepl-test-\xff\xfe " + str(os.getpid()).encode())
+        assert assert_agrees_with_ss(typed.snapshot()) == 2
+
+
 def test_datagram_queue_reports_the_first_datagram_size(typed):
     typed("spawn a b", "a: socket AF_UNIX SOCK_DGRAM", "a: bind 3 @mailbox", "b: socket AF_UNIX SOCK_DGRAM",
           'b: sendto 3 "abc" @mailbox', 'b: sendto 3 "defgh" @mailbox')
@@ -122,7 +136,7 @@ def test_seqpacket_socketpair_peers(typed):
     snapshot = typed.snapshot()
     three, four = snapshot.find("a", 3), snapshot.find("a", 4)
     assert (three.type, three.state, three.peer_owner.fd, four.peer_owner.fd) == ("SEQPACKET", "CONNECTED", 4, 3)
-    assert ss_rows()[three.inode]["netid"] == "u_seq"
+    assert ss_rows({snapshot.process("a").pid})[three.inode]["netid"] == "u_seq"
     assert_agrees_with_ss(snapshot)
 
 
