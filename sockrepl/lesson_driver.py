@@ -31,9 +31,13 @@ class LessonDriver:
         self.warned = False
 
     def names(self) -> tuple[str, ...]:
-        from sockrepl.lessons import lesson_files
+        """For completion, which must never fail: no shipped lessons found is no names to offer."""
+        from sockrepl.lessons import LessonError, lesson_files
 
-        return tuple(lesson_files())
+        try:
+            return tuple(lesson_files())
+        except LessonError:
+            return ()
 
     @property
     def active(self) -> bool:
@@ -78,7 +82,12 @@ class LessonDriver:
         from sockrepl.lessons import LessonError, lesson_files, load
 
         if not rest or rest == ["list"]:
-            for name in lesson_files():
+            try:
+                names = list(lesson_files())
+            except LessonError as error:
+                repl.say(f"error: {error.message}", "class:error")
+                return
+            for name in names:
                 try:
                     lesson = load(name)
                     repl.say(f"  {name:<13} {lesson.title} — {lesson.summary}", "")

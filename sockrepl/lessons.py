@@ -9,6 +9,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from sockrepl.commands import Command, ParseError, parse
@@ -33,7 +34,7 @@ class LessonError(Exception):
     """A malformed lesson: file and line, and what is wrong."""
 
     def __init__(self, path: str, line: int, message: str):
-        super().__init__(f"{path}:{line}: {message}" if line else f"{path}: {message}")
+        super().__init__(f"{path}:{line}: {message}" if line else f"{path}: {message}" if path else message)
         self.path, self.line, self.message = path, line, message
 
 
@@ -87,31 +88,47 @@ class Lesson:
 # ---- finding lessons ---------------------------------------------------------
 
 
-def lesson_folder():
-    """The installed package data; in a source checkout, the top-level lessons/ folder."""
+def lesson_folder() -> Traversable:
+    """The lessons that ship with sockrepl: the data package `sockrepl.lesson_files`.
+
+    In the source tree that is the top-level lessons/ folder (sockrepl/lesson_files
+    links to it); installed, a folder in the package. Not `sockrepl.lessons`: that
+    name is this module, and an installed copy would look for its files in vain.
+    """
     try:
-        return resources.files("sockrepl.lessons")
-    except (ModuleNotFoundError, TypeError):
-        return Path(__file__).resolve().parent.parent / "lessons"
+        return resources.files("sockrepl.lesson_files")
+    except ModuleNotFoundError:
+        raise LessonError("", 0, "the lessons that come with sockrepl are missing "
+                                 "(a broken install? reinstall sockrepl)") from None
 
 
 def lesson_files() -> dict[str, Path]:
     """Shipped lessons by name, in teaching order."""
-    folder = lesson_folder()
-    found = {Path(str(entry)).stem: Path(str(entry)) for entry in folder.iterdir()
-             if entry.name.endswith(".md") and entry.name != "README.md"}
+    try:
+        entries = [Path(str(entry)) for entry in lesson_folder().iterdir()]
+    except OSError as error:
+        raise LessonError("", 0, f"cannot list the lessons that come with sockrepl: "
+                                 f"{error.strerror or error}") from None
+    found = {entry.stem: entry for entry in entries if entry.name.endswith(".md") and entry.name != "README.md"}
     ordered = [n for n in ORDER if n in found] + sorted(n for n in found if n not in ORDER)
     return {name: found[name] for name in ordered}
 
 
 def load(name_or_path: str) -> Lesson:
     """A shipped lesson by name, or any lesson file by path."""
-    files = lesson_files()
+    try:
+        files = lesson_files()
+    except LessonError as missing:
+        files, shipped_problem = {}, missing
+    else:
+        shipped_problem = None
     if name_or_path in files:
         path = files[name_or_path]
     else:
         path = Path(name_or_path)
         if not (path.suffix == ".md" or "/" in name_or_path):
+            if shipped_problem:
+                raise shipped_problem
             raise LessonError(name_or_path, 0, f"no lesson named {name_or_path!r} (known: {', '.join(files)})")
     try:
         text = path.read_text(encoding="utf-8")

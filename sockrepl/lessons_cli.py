@@ -44,10 +44,14 @@ def check(names: list[str], out=sys.stdout) -> int:
 
 
 def main(args) -> int:
-    if args.check:
-        return check(args.names)
-    if not args.names:
-        return list_lessons()
+    try:
+        if args.check:
+            return check(args.names)
+        if not args.names:
+            return list_lessons()
+    except LessonError as error:  # the shipped lessons cannot be found
+        print(f"sockrepl: {error}", file=sys.stderr)
+        return 2
     if len(args.names) > 1:
         print("sockrepl: step through one lesson at a time", file=sys.stderr)
         return 2
