@@ -116,12 +116,11 @@ def lesson_files() -> dict[str, Path]:
 
 def load(name_or_path: str) -> Lesson:
     """A shipped lesson by name, or any lesson file by path."""
+    shipped_problem: LessonError | None = None
     try:
         files = lesson_files()
     except LessonError as missing:
         files, shipped_problem = {}, missing
-    else:
-        shipped_problem = None
     if name_or_path in files:
         path = files[name_or_path]
     else:
