@@ -220,6 +220,15 @@ def fd_table(pid: int) -> dict[int, FdTarget] | None:
     return dict(sorted(table.items()))
 
 
+def socket_inode(pid: int, fd: int) -> int | None:
+    """The inode of the socket behind one fd (`socket:[N]` in /proc/PID/fd/FD), None if not a socket."""
+    try:
+        link = os.readlink(f"/proc/{pid}/fd/{fd}")
+    except OSError:
+        return None
+    return int(link[8:-1]) if link.startswith("socket:[") and link.endswith("]") else None
+
+
 @dataclass(frozen=True)
 class TaskState:
     state: str                # /proc/PID/stat field 3: 'R', 'S', 'D', 'T', 't', 'Z', ...

@@ -9,7 +9,7 @@ import time
 
 from sockrepl.events import View
 from sockrepl.render import process_style
-from sockrepl.state import FdView, FileView, ProcessView, Snapshot
+from sockrepl.state import FdView, FileView, ProcessView, QueuedCall, Snapshot
 
 Fragments = list[tuple[str, str]]
 SS_STATES = {1: "ESTAB", 7: "UNCONN", 10: "LISTEN"}
@@ -33,13 +33,14 @@ def _where(view: FdView) -> str:
     return f"{local} ↔ {other}".strip() if local else f"↔ {other}"
 
 
-def _extra(view: FdView) -> str:
+def _extra(view: FdView, queued: tuple[QueuedCall, ...] = ()) -> str:
     parts = []
     if view.pending is not None:
+        carried = "".join(_carried(call) for call in queued if call.listener_inode == view.inode)
         text = f"pending {view.pending}/{view.backlog}"
-        if view.pending > (view.backlog or 0):
+        if view.pending > (view.backlog or 0) and not carried:
             text += " (Linux: backlog+1)"
-        parts.append(text)
+        parts.append(text + carried)
     if view.unread:
         parts.append(f"1st dgram {view.unread} B" if view.type == "DGRAM" else f"unread {view.unread} B")
     if view.shutdown:
@@ -47,8 +48,16 @@ def _extra(view: FdView) -> str:
     return ", ".join(parts)
 
 
-def _fd_row(view: FdView) -> list[str]:
-    return [f"fd {view.fd}", view.type, view.role, view.state, _where(view), _extra(view)]
+def _carried(call: QueuedCall) -> str:
+    """Data already sent on a call still in the queue: the kernel lists no socket that holds it."""
+    if not call.sent and not call.send_q:
+        return ""
+    who = f"{call.caller.process}'s call" if call.caller else "a call"
+    return f" · {who} carries {call.sent} B" if call.sent else f" · {who} carries data"
+
+
+def _fd_row(view: FdView, queued: tuple[QueuedCall, ...] = ()) -> list[str]:
+    return [f"fd {view.fd}", view.type, view.role, view.state, _where(view), _extra(view, queued)]
 
 
 def _header(proc: ProcessView, own_uid: int) -> Fragments:
@@ -86,7 +95,7 @@ def panel_lines(snapshot: Snapshot, width: int = 80, height: int | None = None) 
     shown_rows = {proc.name: size if not folded else min(size, max(spare, 0)) if proc.current else 0
                   for proc, size in blocks}
     views = [f for proc, _ in blocks for f in proc.fds[: shown_rows[proc.name]]]
-    rows = [_fd_row(f) for f in views]
+    rows = [_fd_row(f, snapshot.queued) for f in views]
     widths = [max((len(r[i]) for r in rows), default=0) for i in range(6)]
     lines: list[Fragments] = []
     for proc, size in blocks:
@@ -94,7 +103,7 @@ def panel_lines(snapshot: Snapshot, width: int = 80, height: int | None = None) 
         if size and not shown_rows[proc.name]:
             header.append(("class:dim", f"  ({size} fd{'s' if size > 1 else ''} not shown)"))
         lines.append(header)
-        lines += [_socket_line(_fd_row(f), f, widths, width) for f in proc.fds[: shown_rows[proc.name]]]
+        lines += [_socket_line(_fd_row(f, snapshot.queued), f, widths, width) for f in proc.fds[: shown_rows[proc.name]]]
         lines += [[("class:dim", f"    fd {o.fd}  {o.target}")] for o in proc.other_fds[: shown_rows[proc.name]]]
     if folded:
         hidden = sum(size - shown_rows[proc.name] for proc, size in blocks)

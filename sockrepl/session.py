@@ -21,6 +21,7 @@ from pathlib import Path
 
 from sockrepl import constants as C
 from sockrepl import kernel
+from sockrepl.calllog import CallLog, Record, created_fds
 from sockrepl.commands import MAX_PROCESSES, Command, ParseError, parse
 from sockrepl.events import (
     CallEvent,
@@ -61,6 +62,7 @@ class Session:
         self.departed: dict[str, str] = {}
         self.current: str | None = None
         self.created_files: dict[str, tuple[int, int]] = {}  # absolute path -> (dev, inode) of the file bound
+        self.log = CallLog()  # what the session did: `history` reads it
         self.cancel_wait = threading.Event()  # set by an interactive front end's Ctrl-C during `wait`
         self.closed = False
 
@@ -84,6 +86,7 @@ class Session:
             events = handler(command)
         else:
             events = self._syscall(command)
+        self._record(events)
         return events + self.poll()
 
     def poll(self) -> list[Event]:
@@ -95,7 +98,28 @@ class Session:
         events: list[Event] = []
         for worker in list(self.workers.values()):
             events += self._settle(worker) if worker.pending else self._check_alive(worker)
+        self._record(events)
         return events
+
+    @property
+    def history(self) -> tuple[Record, ...]:
+        """The session's own record of its calls and exits, oldest first (calllog.py)."""
+        return self.log.records
+
+    def _record(self, events: list[Event]) -> None:
+        """Log the calls and exits of one command or poll, with the sockets a call created."""
+        for event in events:
+            if isinstance(event, ExitEvent):
+                if not event.at_exit:
+                    self.log.add_exit(event)
+                continue
+            if not isinstance(event, CallEvent):
+                continue
+            worker = self.workers.get(event.process)
+            pid = worker.pid if worker else next(
+                (e.pid for e in events if isinstance(e, ExitEvent) and e.process == event.process), 0)
+            fds = created_fds(event.command, event.outcome) if worker else ()
+            self.log.add_call(event, pid, tuple(kernel.socket_inode(pid, fd) or 0 for fd in fds))
 
     def watch_fds(self) -> list[int]:
         return [w.reply_fd for w in self.workers.values()]

@@ -14,6 +14,7 @@ from typing import overload
 
 from sockrepl import kernel
 from sockrepl.analogy import label, short_label
+from sockrepl.calllog import bytes_sent
 
 TYPES = {1: "STREAM", 2: "DGRAM", 5: "SEQPACKET"}
 TCP_ESTABLISHED, TCP_CLOSE, TCP_LISTEN = 1, 7, 10
@@ -98,12 +99,32 @@ class FileView:
 
 
 @dataclass(frozen=True)
+class QueuedCall:
+    """A connection the kernel completed in a listener's queue that no accept has taken yet.
+
+    A sock_diag dump does not list the server-side socket of such a call at all: the
+    listener's UNIX_DIAG_ICONS names the caller's socket (`caller_inode`), and the
+    caller's Send-Q turns non-zero while its data waits (`send_q`: memory charged,
+    768 per small send here, not bytes). The byte count comes from the session's
+    own record (`sent`: None when a program outside the session sent, or nothing is known).
+    """
+
+    listener: Owner | None
+    listener_inode: int
+    caller: Owner | None  # None: a socket outside the session
+    caller_inode: int
+    send_q: int
+    sent: int | None
+
+
+@dataclass(frozen=True)
 class Snapshot:
     processes: tuple[ProcessView, ...]
     files: tuple[FileView, ...]
     limited: bool = False
     scratch: str = ""
     uid: int = 0  # sockrepl's own: a process's uid is worth showing only when it differs
+    queued: tuple[QueuedCall, ...] = ()  # pending calls of the session's listeners, oldest first
 
     def to_json(self) -> str:
         return json.dumps(_json(self), separators=(",", ":"), ensure_ascii=False)
@@ -126,7 +147,7 @@ def _json(snapshot: Snapshot) -> dict:
         processes.append(item)
     files = [asdict(f) for f in snapshot.files]
     return {"processes": processes, "files": files, "limited": snapshot.limited, "scratch": snapshot.scratch,
-            "uid": snapshot.uid}
+            "uid": snapshot.uid, "queued": [asdict(q) for q in snapshot.queued]}
 
 
 @dataclass(frozen=True)
@@ -140,6 +161,7 @@ class ProcessFacts:
     pending: tuple[str, int | None, bytes | None] | None  # (call, fd, address) the session is waiting on
     fds: dict[int, kernel.FdTarget] | None
     task: kernel.TaskState | None
+    sent: dict[int, int] = field(default_factory=dict)  # session record: bytes sent per fd on its connection
 
 
 @overload
@@ -159,13 +181,15 @@ def display_name(name: bytes | None) -> str | None:
 
 def take_snapshot(session) -> Snapshot:
     table = kernel.read_unix_sockets()
+    sent = bytes_sent(session.history)
     facts = []
     for worker in session.workers.values():
         args = worker.pending.args if worker.pending else {}
         pending = (worker.pending.name, args.get("fd"), args.get("addr")) if worker.pending else None
         task = kernel.task_state(worker.pid) if pending else _idle_task(worker.pid)
         facts.append(ProcessFacts(worker.name, worker.pid, worker.uid, worker.name == session.current, pending,
-                                  kernel.fd_table(worker.pid), task))
+                                  kernel.fd_table(worker.pid), task,
+                                  {fd: n for (name, fd), n in sent.items() if name == worker.name}))
     return build(facts, table, _file_stats(session), str(session.scratch), os.getuid())
 
 
@@ -204,7 +228,23 @@ def build(facts: list[ProcessFacts], table: kernel.SocketTable, files, scratch: 
     processes = tuple(_process_view(proc, table, owners, queued_on) for proc in facts)
     by_vfs = {sock.vfs[1]: sock for sock in table.sockets.values() if sock.vfs and _is_binder(sock)}
     file_views = tuple(_file_view(path, st, by_vfs, owners, scratch) for path, st in files)
-    return Snapshot(processes, file_views, table.limited, scratch, uid)
+    return Snapshot(processes, file_views, table.limited, scratch, uid, _queued(facts, table, owners))
+
+
+def _queued(facts: list[ProcessFacts], table: kernel.SocketTable, owners: dict[int, Owner]) -> tuple[QueuedCall, ...]:
+    """The pending calls on the session's listeners, with what the session sent on each."""
+    sent = {(proc.name, fd): n for proc in facts for fd, n in proc.sent.items()}
+    calls = []
+    for sock in table.sockets.values():
+        listener = owners.get(sock.inode)
+        if sock.state != TCP_LISTEN or listener is None:
+            continue
+        for icon in sock.icons:
+            caller = owners.get(icon)
+            caller_sock = table.sockets.get(icon)
+            calls.append(QueuedCall(listener, sock.inode, caller, icon, caller_sock.wqueue if caller_sock else 0,
+                                    sent.get((caller.process, caller.fd)) if caller else None))
+    return tuple(calls)
 
 
 def _is_binder(sock: kernel.UnixSocket) -> bool:

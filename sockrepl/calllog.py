@@ -1,0 +1,113 @@
+"""The session's own record of what happened: one append-only log of calls and exits.
+
+The kernel tells what *is* (queues, peers, who sleeps where); only this log tells
+what *was done*: "c3 sent 2 bytes on fd 3", "server closed fd 4 at #12". `why`
+reads it to name the cause of a state, a timeline can replay it. Entries are
+frozen and numbered by a sequence that only grows; nothing is ever removed or
+changed, and readers get a tuple, never the list itself. No I/O here.
+"""
+
+from dataclasses import dataclass
+
+from sockrepl.commands import Command
+from sockrepl.events import CallEvent, ExitEvent, Outcome
+
+SENDS = ("send", "write", "sendto")
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """One strace line as data: a call done, left unfinished, resumed, or ended by its process's death.
+
+    `phase` is CallEvent's: "done" | "unfinished" | "resumed" | "lost" | "died".
+    `sockets` are the inodes of the sockets the call created (socket, socketpair,
+    accept), as /proc/PID/fd showed them when it returned: the kernel's names
+    for them, which outlive the fd numbers (those are reused).
+    """
+
+    seq: int
+    process: str
+    pid: int
+    fd: int | None
+    command: Command
+    phase: str
+    outcome: Outcome | None
+    sockets: tuple[int, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """Returned, and not -1."""
+        return self.outcome is not None and not self.outcome.failed
+
+
+@dataclass(frozen=True)
+class ExitRecord:
+    """A process ended (every fd it held closed with it)."""
+
+    seq: int
+    process: str
+    pid: int
+    signal: int | None
+    code: int | None
+
+
+Record = CallRecord | ExitRecord
+
+
+class CallLog:
+    """Append-only; `records` is a snapshot of it (a tuple), safe to keep and to share."""
+
+    def __init__(self) -> None:
+        self._records: list[Record] = []
+
+    @property
+    def records(self) -> tuple[Record, ...]:
+        return tuple(self._records)
+
+    def add_call(self, event: CallEvent, pid: int, sockets: tuple[int, ...] = ()) -> CallRecord:
+        record = CallRecord(len(self._records) + 1, event.process, pid, event.command.args.get("fd"),
+                            event.command, event.phase, event.outcome, sockets)
+        self._records.append(record)
+        return record
+
+    def add_exit(self, event: ExitEvent) -> ExitRecord:
+        record = ExitRecord(len(self._records) + 1, event.process, event.pid, event.signal, event.code)
+        self._records.append(record)
+        return record
+
+
+def bytes_sent(records: tuple[Record, ...]) -> dict[tuple[str, int], int]:
+    """What the session sent on each (process, fd) since that fd last got a new connection.
+
+    Counted from the calls' return values (what the kernel took); an fd the session
+    knows nothing about (a program outside sockrepl sent) has no entry. One pass.
+    """
+    sent: dict[tuple[str, int], int] = {}
+    for record in records:
+        if isinstance(record, ExitRecord):
+            for key in [key for key in sent if key[0] == record.process]:
+                del sent[key]
+            continue
+        if not record.ok or record.outcome is None:
+            continue
+        name, key = record.command.name, (record.process, record.fd or 0)
+        if name == "connect":
+            sent[key] = 0
+        elif name == "close":
+            sent.pop(key, None)
+        elif name in SENDS:
+            sent[key] = sent.get(key, 0) + record.outcome.ret
+        for fd in created_fds(record.command, record.outcome):
+            sent[(record.process, fd)] = 0
+    return sent
+
+
+def created_fds(command: Command, outcome: Outcome | None) -> tuple[int, ...]:
+    """The fds a successful call opened: socket and accept return one, socketpair fills two."""
+    if outcome is None or outcome.failed:
+        return ()
+    if command.name == "socketpair":
+        return tuple(outcome.out.get("fds") or ())
+    if command.name in ("socket", "accept"):
+        return (outcome.ret,)
+    return ()
