@@ -103,7 +103,8 @@ def panel_lines(snapshot: Snapshot, width: int = 80, height: int | None = None) 
         if size and not shown_rows[proc.name]:
             header.append(("class:dim", f"  ({size} fd{'s' if size > 1 else ''} not shown)"))
         lines.append(header)
-        lines += [_socket_line(_fd_row(f, snapshot.queued), f, widths, width) for f in proc.fds[: shown_rows[proc.name]]]
+        shown = proc.fds[: shown_rows[proc.name]]
+        lines += [_socket_line(_fd_row(f, snapshot.queued), f, widths, width) for f in shown]
         lines += [[("class:dim", f"    fd {o.fd}  {o.target}")] for o in proc.other_fds[: shown_rows[proc.name]]]
     if folded:
         hidden = sum(size - shown_rows[proc.name] for proc, size in blocks)
