@@ -44,11 +44,13 @@ def test_quick_run_prints_every_row_with_a_verdict(quick_run):
         assert rows[name][6] in VERDICTS, rows[name]
 
 
-def test_quick_run_covers_the_five_measurements():
+def test_quick_run_covers_every_measurement():
     names = "\n".join(load_script().row_names(quick=True))
     for what in ("sockrepl --version", "sockrepl run /dev/null", "first prompt (pty)",
                  "python -c 'import prompt_toolkit, rich'", "python -c pass",
-                 "sockrepl run, 20-line script", "1 call over a pipe", "snapshot + panel 80x12",
-                 "accept resumed", "sockets 10: snapshot()", "sockets 100: panel_lines all",
+                 "bare prompt + 8-line toolbar, Enter -> echo", "Enter -> the call's result on screen",
+                 "outside connect -> <... accept resumed> on screen",
+                 "sockrepl run, 20-line script", "1 call over a 1-byte pipe", "snapshot + panel 80x12",
+                 "accept resumed> (in-process)", "sockets 10: snapshot()", "sockets 100: panel_lines all",
                  "lesson --check"):
         assert what in names, what

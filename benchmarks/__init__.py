@@ -1,0 +1,1 @@
+"""sockrepl's benchmarks (run them with `python benchmarks/run.py`); see RESULTS.md."""
