@@ -5,7 +5,9 @@ session and compares every expectation with what the kernel did. The format
 is documented in lessons/README.md.
 """
 
+import os
 import re
+import stat
 import time
 from dataclasses import dataclass, field
 from importlib import resources
@@ -17,15 +19,19 @@ from sockrepl.events import UsageError
 
 ORDER = ("phone", "mail", "backlog", "echo", "uppercase", "bind-caveats", "netstat")
 FORBIDDEN = {"lesson", "next", "back", "reset", "goto", "exit"}
+# What each typed placeholder stands for: an optional leading minus (only {n}), then the
+# longest run of these characters. {*} stands for any text (see placeholder_match).
 PLACEHOLDERS = {
-    "pid": r"\d+",
-    "uid": r"\d+",
-    "gid": r"\d+",
-    "inode": r"\d+",
-    "n": r"-?\d+",
-    "hex": r"[0-9a-f]+",
-    "*": r".*",
+    "pid": ("", "0123456789"),
+    "uid": ("", "0123456789"),
+    "gid": ("", "0123456789"),
+    "inode": ("", "0123456789"),
+    "n": ("-", "0123456789"),
+    "hex": ("", "0123456789abcdef"),
 }
+ANYTHING = "*"
+_PLACEHOLDER = re.compile(r"\{(" + "|".join([*PLACEHOLDERS, r"\*"]) + r")\}")
+MAX_LESSON_BYTES = 1 << 20
 FENCE = re.compile(r"^(```+|~~~+)\s*sockrepl\s*$")
 COMMAND = re.compile(r"^([A-Za-z_][\w.-]*)?>\s?(.*)$")
 
@@ -129,14 +135,51 @@ def load(name_or_path: str) -> Lesson:
             if shipped_problem:
                 raise shipped_problem
             raise LessonError(name_or_path, 0, f"no lesson named {name_or_path!r} (known: {', '.join(files)})")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise LessonError(str(path), 0, f"cannot read the lesson: {error.strerror or error}") from None
-    except UnicodeDecodeError as error:
-        raise LessonError(str(path), 0, f"a lesson is UTF-8 text; byte {error.object[error.start]:#04x} at offset "
-                                        f"{error.start} is not") from None
+    text = read_lesson_text(path)
     return parse_lesson(text, str(path))
+
+
+def read_lesson_text(path: Path) -> str:
+    """A lesson file's text: a regular file of at most MAX_LESSON_BYTES, in UTF-8.
+
+    A FIFO would block forever and /dev/zero grows without bound: what is not a
+    regular file is refused before it is read, and it is opened non-blocking so
+    that even swapping the file in between cannot make the open or read wait.
+    """
+    shown = str(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError as error:
+        raise LessonError(shown, 0, f"cannot read the lesson: {error.strerror or error}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise LessonError(shown, 0, f"a lesson is a regular file, and this is {_file_kind(info.st_mode)}")
+        chunks, size = [], 0
+        while size <= MAX_LESSON_BYTES:
+            chunk = os.read(fd, MAX_LESSON_BYTES + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as error:
+        raise LessonError(shown, 0, f"cannot read the lesson: {error.strerror or error}") from None
+    finally:
+        os.close(fd)
+    if size > MAX_LESSON_BYTES:
+        raise LessonError(shown, 0, f"a lesson is at most {MAX_LESSON_BYTES // 1024} KiB, and this file is larger")
+    data = b"".join(chunks)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise LessonError(shown, 0, f"a lesson is UTF-8 text; byte {data[error.start]:#04x} at offset "
+                                    f"{error.start} is not") from None
+
+
+def _file_kind(mode: int) -> str:
+    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
 
 
 # ---- parsing -----------------------------------------------------------------
@@ -296,10 +339,44 @@ CHECK_KEYS = {
 # ---- matching ----------------------------------------------------------------
 
 
-def _pattern(text: str) -> re.Pattern:
-    parts = re.split(r"(\{[a-z*]+\})", text)
-    regex = "".join(PLACEHOLDERS[p[1:-1]] if p[1:-1] in PLACEHOLDERS else re.escape(p) for p in parts)
-    return re.compile(regex + r"\Z")
+def placeholder_match(pattern: str, line: str) -> bool:
+    """Whether `line` is `pattern` with each placeholder standing for some text, in linear time.
+
+    No regular expression, so nothing can backtrack: the pattern is cut at its
+    placeholders and read left to right. Literal text must appear as written;
+    {pid} {uid} {gid} {inode} take the longest run of digits there, {n} an
+    optional minus and the longest run of digits, {hex} the longest run of
+    lowercase hex digits (each at least one character); {*} takes any text up to
+    the first place where what follows it appears — or, after the last {*},
+    whatever leaves the pattern's tail at the very end of the line.
+    """
+    parts = _PLACEHOLDER.split(pattern)  # literal, name, literal, name, ..., literal
+    pos, skipping = 0, False
+    for index, part in enumerate(parts):
+        if index % 2 == 0:
+            if not part:
+                continue
+            if skipping and index == len(parts) - 1:
+                return line.endswith(part) and len(line) - len(part) >= pos
+            found = line.find(part, pos) if skipping else (pos if line.startswith(part, pos) else -1)
+            if found < 0:
+                return False
+            pos, skipping = found + len(part), False
+        elif part == ANYTHING:
+            skipping = True
+        else:
+            sign, chars = PLACEHOLDERS[part]
+            if skipping:
+                pos = next((i for i in range(pos, len(line)) if line[i] in chars or line[i] in sign), len(line))
+                skipping = False
+            start = pos + 1 if sign and line.startswith(sign, pos) else pos
+            end = start
+            while end < len(line) and line[end] in chars:
+                end += 1
+            if end == start:
+                return False
+            pos = end
+    return skipping or pos == len(line)
 
 
 def expect_matches(expect: Expect, line: str) -> bool:
@@ -308,11 +385,11 @@ def expect_matches(expect: Expect, line: str) -> bool:
         return line.endswith("<unfinished ...>")
     if expect.kind == "result":
         result = line.rsplit(" = ", 1)[-1] if " = " in line else None
-        return result is not None and (_pattern(expect.text).match(result) is not None
-                                       or _pattern(expect.text + " {*}").match(result) is not None)
+        return result is not None and (placeholder_match(expect.text, result)
+                                       or placeholder_match(expect.text + " {*}", result))
     if not expect.text.startswith("["):
-        return _pattern(_squeeze(expect.text)).match(_squeeze(line)) is not None
-    return _pattern(expect.text).match(line) is not None
+        return placeholder_match(_squeeze(expect.text), _squeeze(line))
+    return placeholder_match(expect.text, line)
 
 
 def _squeeze(text: str) -> str:

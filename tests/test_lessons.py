@@ -1,5 +1,7 @@
 """Lessons: the format's parser, its matching rules, and every shipped lesson against the kernel."""
 
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -15,6 +17,7 @@ from sockrepl.lessons import (
     load,
     output_mismatch,
     parse_lesson,
+    placeholder_match,
 )
 
 GOOD = """\
@@ -176,18 +179,73 @@ def test_any_text_is_a_lesson_or_a_clear_error():
 
 
 def test_check_refuses_unreadable_lesson_files_without_a_traceback(tmp_path):
+    """Nothing a path can name makes sockrepl hang or grow: FIFOs, devices and directories are refused unread."""
     binary = tmp_path / "binary.md"
     binary.write_bytes(b"\xff\xfe\x00garbage")
     empty = tmp_path / "empty.md"
     empty.write_text("")
+    fifo = tmp_path / "fifo.md"
+    os.mkfifo(fifo)  # nobody writes: an open or read that blocks would hang the check
+    zero = tmp_path / "zero.md"
+    zero.symlink_to("/dev/zero")  # endless
+    big = tmp_path / "big.md"
+    big.write_text("# Big\n\n" + "x" * (1 << 20))
     run = subprocess.run([sys.executable, "-m", "sockrepl", "lesson", "--check", str(binary), str(empty),
-                          str(tmp_path), str(tmp_path / "missing.md"), "/dev/null"],
-                         capture_output=True, text=True, timeout=60)
+                          str(tmp_path), str(tmp_path / "missing.md"), "/dev/null", str(fifo), str(zero), str(big)],
+                         capture_output=True, text=True, timeout=20)
     assert run.returncode == 1
     assert "Traceback" not in run.stdout + run.stderr
     lines = run.stdout.splitlines()
-    assert len(lines) == 5 and all(line.startswith("FAIL ") for line in lines)
+    assert len(lines) == 8 and all(line.startswith("FAIL ") for line in lines)
     assert f"{empty}:1: a lesson starts with a title line: # Title" in lines[1]
     assert lines[0].endswith(f"{binary}: a lesson is UTF-8 text; byte 0xff at offset 0 is not")
-    assert lines[2].endswith(f"{tmp_path}: cannot read the lesson: Is a directory")
+    assert lines[2].endswith(f"{tmp_path}: a lesson is a regular file, and this is a directory")
     assert lines[3].endswith("missing.md: cannot read the lesson: No such file or directory")
+    assert lines[4].endswith("/dev/null: a lesson is a regular file, and this is a character device")
+    assert lines[5].endswith(f"{fifo}: a lesson is a regular file, and this is a FIFO")
+    assert lines[6].endswith(f"{zero}: a lesson is a regular file, and this is a character device")
+    assert lines[7].endswith(f"{big}: a lesson is at most 1024 KiB, and this file is larger")
+
+
+@pytest.mark.parametrize("pattern, line, ok", [
+    ("pid {pid}, uid {uid}", "pid 42, uid 0", True),
+    ("pid {pid}", "pid ", False),
+    ("= {n}", "= -12", True),
+    ("= {n}", "= -", False),
+    ("@{hex}", "@0a1f9", True),
+    ("@{hex}", "@0A1F9", False),
+    ("{*}", "", True),
+    ("a{*}", "a", True),
+    ("{*}ab", "abab", True),  # after the last {*}, the tail is matched at the end of the line
+    ("x{*}y{*}z", "x1y2y3z", True),
+    ("x{*}y{*}z", "x1y2y3", False),
+    ("{*}{pid})", "accept resumed>) = 4)", True),
+    ("{pid}1", "121", False),  # a typed placeholder takes the longest run: documented, unlike a regex
+])
+def test_placeholders(pattern, line, ok):
+    assert placeholder_match(pattern, line) is ok
+
+
+def test_placeholders_agree_with_a_regular_expression_where_both_apply():
+    """With literals and {*} only, matching left to right is exactly a full regex match (as a glob is)."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    piece = st.one_of(st.sampled_from(["{*}", "a", "b", "ab", "ba", "{"]), st.text("ab", max_size=3))
+
+    @settings(max_examples=400, deadline=None, derandomize=True, database=None)
+    @given(st.lists(piece, max_size=8), st.text("ab{}*", max_size=12))
+    def agree(pieces, line):
+        pattern = "".join(pieces)
+        regex = "".join(".*" if p == "{*}" else re.escape(p) for p in re.split(r"(\{\*\})", pattern))
+        assert placeholder_match(pattern, line) is (re.fullmatch(regex, line, re.S) is not None)
+
+    agree()
+
+
+def test_many_placeholders_on_one_line_match_in_linear_time():
+    """25 {*} compiled to a regex backtrack for ever; matched piece by piece they take no time."""
+    program = ("from sockrepl.lessons import Expect, expect_matches; "
+               "print(expect_matches(Expect(1, 'text', '[a] ' + '{*}x' * 25 + 'y'), '[a] ' + 'x' * 5000))")
+    run = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=10)
+    assert run.stdout == "False\n"
