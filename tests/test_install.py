@@ -2,7 +2,8 @@
 
 A real wheel is built and installed into a fresh venv by .ci/run; here the
 installed layout is made from pyproject.toml's package mapping, cheaply, and
-sockrepl is run from it in a directory that holds no source.
+sockrepl is run from it in a directory that holds no source, with `-I -S`: no
+site-packages, so the editable install's finder cannot supply what is missing.
 """
 
 import shutil
@@ -38,7 +39,7 @@ def test_an_install_finds_its_lessons_under_a_name_no_module_has(tmp_path):
                "from sockrepl.cli import main; sys.exit(main(sys.argv[2:]))")
 
     def installed(*args):
-        return subprocess.run([sys.executable, "-I", "-c", program, str(site), *args], cwd=elsewhere,
+        return subprocess.run([sys.executable, "-I", "-S", "-c", program, str(site), *args], cwd=elsewhere,
                               capture_output=True, text=True, timeout=60)
 
     listing = installed("lesson")
@@ -55,7 +56,7 @@ def test_missing_lesson_files_are_a_clear_error_and_completion_still_works(tmp_p
     program = ("import sys; sys.path.insert(0, sys.argv[1]); "
                "from sockrepl.lesson_driver import LessonDriver; assert LessonDriver().names() == (); "
                "from sockrepl.cli import main; sys.exit(main(sys.argv[2:]))")
-    run = subprocess.run([sys.executable, "-I", "-c", program, str(site), "lesson"], cwd=tmp_path,
+    run = subprocess.run([sys.executable, "-I", "-S", "-c", program, str(site), "lesson"], cwd=tmp_path,
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 2 and run.stdout == ""
     assert run.stderr == ("sockrepl: the lessons that come with sockrepl are missing "
