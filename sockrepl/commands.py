@@ -222,6 +222,9 @@ _command("back", "lessons", "go back one step (replays the lesson up to there)",
 _command("reset", "lessons", "start the lesson again from a fresh session", example="reset")
 _command("goto", "lessons", "replay the lesson up to step N", [P("step", "int")], example="goto 3")
 
+_command("panel", "session", "how much room the panel takes: compact (default), full or off (F2 cycles)",
+         [P("mode", "word", None, label="compact|full|off")], example="panel full")
+_command("clear", "session", "clear the screen (Ctrl-L)", example="clear")
 _command("exit", "session", "leave sockrepl (Ctrl-D): every process and socket file goes", aliases=("quit",),
          example="exit")
 

@@ -6,14 +6,23 @@ are built: a session with a thousand sockets draws as fast as one with ten.
 
 import stat
 import time
+from typing import Literal
 
 from sockrepl.events import View
+from sockrepl.fit import cells as cells_of_text
+from sockrepl.fit import fit
 from sockrepl.render import process_style
-from sockrepl.state import FdView, FileView, ProcessView, QueuedCall, Snapshot
+from sockrepl.state import FdView, FileView, OtherFd, ProcessView, QueuedCall, Snapshot
+from sockrepl.textsafe import visible
 
 Fragments = list[tuple[str, str]]
 SS_STATES = {1: "ESTAB", 7: "UNCONN", 10: "LISTEN"}
 SS_NETIDS = {1: "u_str", 2: "u_dgr", 5: "u_seq"}
+PanelMode = Literal["compact", "full", "off"]  # off: the front end draws no panel
+
+
+def cells_of(line: Fragments) -> int:
+    return sum(cells_of_text(text) for _, text in line)
 
 
 def _where(view: FdView) -> str:
@@ -33,19 +42,25 @@ def _where(view: FdView) -> str:
     return f"{local} ↔ {other}".strip() if local else f"↔ {other}"
 
 
-def _extra(view: FdView, queued: tuple[QueuedCall, ...] = ()) -> str:
-    parts = []
+def _extras(view: FdView, queued: tuple[QueuedCall, ...] = ()) -> tuple[str, str]:
+    """The queue facts, and a shorter form of them for a narrow screen."""
+    parts, short = [], []
     if view.pending is not None:
         carried = "".join(_carried(call) for call in queued if call.listener_inode == view.inode)
         text = f"pending {view.pending}/{view.backlog}"
+        short.append(text)
         if view.pending > (view.backlog or 0) and not carried:
             text += " (Linux: backlog+1)"
         parts.append(text + carried)
+        short[-1] += carried
     if view.unread:
-        parts.append(f"1st dgram {view.unread} B" if view.type == "DGRAM" else f"unread {view.unread} B")
+        unread = f"1st dgram {view.unread} B" if view.type == "DGRAM" else f"unread {view.unread} B"
+        parts.append(unread)
+        short.append(unread)
     if view.shutdown:
         parts.append(f"shut {view.shutdown}")
-    return ", ".join(parts)
+        short.append(f"shut {view.shutdown}")
+    return ", ".join(parts), ", ".join(short)
 
 
 def _carried(call: QueuedCall) -> str:
@@ -56,13 +71,13 @@ def _carried(call: QueuedCall) -> str:
     return f" · {who} carries {call.sent} B" if call.sent else f" · {who} carries data"
 
 
-def _fd_row(view: FdView, queued: tuple[QueuedCall, ...] = ()) -> list[str]:
-    return [f"fd {view.fd}", view.type, view.role, view.state, _where(view), _extra(view, queued)]
+def _cells(view: FdView) -> list[str]:
+    return [f"fd {view.fd}", view.type, view.role, view.state]
 
 
 def _header(proc: ProcessView, own_uid: int) -> Fragments:
     marker = "▸ " if proc.current else "  "
-    line: Fragments = [("class:dim", marker), (process_style(proc.name), proc.name),
+    line: Fragments = [("class:dim", marker), (process_style(proc.name), visible(proc.name)),
                        ("class:dim", f"  pid {proc.pid}" + (f"  uid {proc.uid}" if proc.uid != own_uid else ""))]
     if proc.stopped:
         line.append(("class:blocked", "  STOPPED (SIGSTOP)"))
@@ -79,66 +94,190 @@ def _header(proc: ProcessView, own_uid: int) -> Fragments:
     return line
 
 
-def panel_lines(snapshot: Snapshot, width: int = 80, height: int | None = None) -> list[Fragments]:
+def _idle_without_sockets(proc: ProcessView) -> bool:
+    return not (proc.current or proc.blocked or proc.stopped or proc.fds or proc.other_fds)
+
+
+def _waited_on(snapshot: Snapshot, proc: ProcessView) -> list[tuple[str, int]]:
+    """(process, fd) of the sockets a blocked call waits on: the full listener, the silent peer."""
+    blocked = proc.blocked
+    if blocked is None:
+        return []
+    view = next((f for f in proc.fds if f.fd == blocked.fd), None)
+    if view is None:
+        return []
+    if view.state == "CONNECTING":
+        return [(p.name, f.fd) for p in snapshot.processes for f in p.fds
+                if f.state == "LISTEN" and f.local is not None and f.local == view.peer]
+    if view.peer_owner is not None:
+        return [(view.peer_owner.process, view.peer_owner.fd)]
+    return []
+
+
+Row = FdView | OtherFd
+
+
+class _Layout:
+    """Which headers and rows are shown, chosen by priority within a budget of lines."""
+
+    def __init__(self, blocks: list[tuple[ProcessView, list[Row]]], budget: int):
+        self.blocks = {proc.name: rows for proc, rows in blocks}
+        self.budget = budget
+        self.headers: set[str] = set()
+        self.rows: dict[str, set[int]] = {proc.name: set() for proc, _ in blocks}
+
+    def header(self, name: str) -> bool:
+        if name in self.headers:
+            return True
+        if self.budget < 1:
+            return False
+        self.headers.add(name)
+        self.budget -= 1
+        return True
+
+    def row(self, name: str, index: int) -> None:
+        if index in self.rows[name] or self.budget < 1 or name not in self.headers:
+            return
+        self.rows[name].add(index)
+        self.budget -= 1
+
+    def whole(self, name: str) -> None:
+        if self.header(name):
+            for index in range(len(self.blocks[name])):
+                self.row(name, index)
+
+    def fd_row(self, name: str, fd: int) -> None:
+        if self.header(name):
+            for index, row in enumerate(self.blocks[name]):
+                if row.fd == fd:
+                    self.row(name, index)
+
+
+def _choose(snapshot: Snapshot, blocks: list[tuple[ProcessView, list[Row]]], budget: int) -> _Layout:
+    """The current process whole, then blocked processes with the fd they wait on, then the
+    sockets those calls wait for (a full listener), then every other header, then more rows."""
+    layout = _Layout(blocks, budget)
+    procs = [proc for proc, _ in blocks]
+    for proc in procs:
+        if proc.current:
+            layout.whole(proc.name)
+    blocked = [proc for proc in procs if proc.blocked or proc.stopped]
+    for proc in blocked:
+        if proc.blocked and proc.blocked.fd is not None:
+            layout.fd_row(proc.name, proc.blocked.fd)
+        else:
+            layout.header(proc.name)
+    waited = [pair for proc in blocked for pair in _waited_on(snapshot, proc)]
+    for name, fd in waited:
+        if name in layout.blocks:
+            layout.fd_row(name, fd)
+    for proc in procs:
+        layout.header(proc.name)
+    for name in [proc.name for proc in blocked] + [name for name, _ in waited] + [proc.name for proc in procs]:
+        if name in layout.headers:
+            layout.whole(name)
+    return layout
+
+
+def panel_lines(snapshot: Snapshot, width: int = 80, height: int | None = None,
+                mode: PanelMode = "full") -> list[Fragments]:
     """The panel: one block per process (header, one row per fd), then the socket files.
 
-    When `height` is short, the current process keeps its rows and the others fold
-    to their header line; what still does not fit is counted on one line. Only the
-    rows that are shown are laid out.
+    When `height` is short, what matters stays: the current process whole, then blocked
+    processes, then what their calls wait on (the listener whose queue is full), then the
+    other processes folded to their header; what still does not fit is counted on one line.
+    `compact` also folds idle processes without sockets into one line. Every line is cut
+    to `width` at a word, with `…`. Only the rows that are shown are laid out.
     """
     tail = 1 + (1 if snapshot.limited else 0)
     room = (height if height is not None else 10**9) - tail
-    blocks = [(proc, len(proc.fds) + len(proc.other_fds)) for proc in snapshot.processes]
-    total = sum(1 + size for _, size in blocks)
-    folded = total > room
-    spare = room - len(blocks) - 1  # every header stays, and one line counts what is hidden
-    shown_rows = {proc.name: size if not folded else min(size, max(spare, 0)) if proc.current else 0
-                  for proc, size in blocks}
-    views = [f for proc, _ in blocks for f in proc.fds[: shown_rows[proc.name]]]
-    rows = [_fd_row(f, snapshot.queued) for f in views]
-    widths = [max((len(r[i]) for r in rows), default=0) for i in range(6)]
+    blocks: list[tuple[ProcessView, list[Row]]] = [(proc, [*proc.fds, *proc.other_fds])
+                                                    for proc in snapshot.processes]
+    idle = [proc for proc, _ in blocks if _idle_without_sockets(proc)] if mode == "compact" else []
+    if len(idle) < 2:
+        idle = []
+    grouped = {proc.name for proc in idle}
+    units = [(proc, rows) for proc, rows in blocks if proc.name not in grouped]
+    total = sum(1 + len(rows) for _, rows in units) + (1 if idle else 0)
+    if total <= room:
+        layout = _Layout(units, 10**9)
+        for proc, _ in units:
+            layout.whole(proc.name)
+        idle_shown = bool(idle)
+    else:
+        layout = _choose(snapshot, units, max(room - 1 - (1 if idle else 0), 0))
+        idle_shown = bool(idle) and room - 1 - len(layout.headers) - sum(map(len, layout.rows.values())) >= 1
+    shown_views = [row for proc, rows in units for i, row in enumerate(rows)
+                   if i in layout.rows[proc.name] and isinstance(row, FdView)]
+    widths = [max((len(c[i]) for c in map(_cells, shown_views)), default=0) for i in range(4)]
     lines: list[Fragments] = []
-    for proc, size in blocks:
+    hidden = 0
+    unseen: list[str] = []
+    for proc, rows in blocks:
+        if proc.name in grouped:
+            if proc is idle[0] and idle_shown:
+                lines.append(_idle_line(idle))
+            elif proc is idle[0]:
+                hidden += 1
+                unseen += [visible(p.name) for p in idle]
+            continue
+        if proc.name not in layout.headers:
+            hidden += 1 + len(rows)
+            unseen.append(visible(proc.name))
+            continue
         header = _header(proc, snapshot.uid)
-        if size and not shown_rows[proc.name]:
-            header.append(("class:dim", f"  ({size} fd{'s' if size > 1 else ''} not shown)"))
+        missing = len(rows) - len(layout.rows[proc.name])
+        if missing:
+            header.append(("class:dim", f"  ({missing} fd{'s' if missing > 1 else ''} not shown)"))
+            hidden += missing
         lines.append(header)
-        shown = proc.fds[: shown_rows[proc.name]]
-        lines += [_socket_line(_fd_row(f, snapshot.queued), f, widths, width) for f in shown]
-        lines += [[("class:dim", f"    fd {o.fd}  {o.target}")] for o in proc.other_fds[: shown_rows[proc.name]]]
-    if folded:
-        hidden = sum(size - shown_rows[proc.name] for proc, size in blocks)
-        limit = max(room - 1, 0)
-        hidden += max(len(lines) - limit, 0)
-        lines = lines[:limit]
-        lines.append([("class:dim", f"  … {hidden} more lines: state prints them all")])
+        for index, row in enumerate(rows):
+            if index not in layout.rows[proc.name]:
+                continue
+            if isinstance(row, FdView):
+                lines.append(_socket_line(row, widths, width, snapshot.queued))
+            else:
+                lines.append([("class:dim", f"    fd {row.fd}  {visible(row.target)}")])
+    if hidden:
+        names = f" ({', '.join(unseen)})" if unseen else ""
+        lines.append([("class:dim", f"  … {hidden} more lines{names}: state prints them all")])
     if not snapshot.processes:
         lines.append([("class:dim", "no processes yet: spawn server client")])
     lines.append(_files_line(snapshot.files))
     if snapshot.limited:
         lines.append([("class:warn", "(limited: no sock_diag, read from /proc/net/unix: no queues, no peers)")])
-    return lines
+    return [fit(line, width) for line in lines]
 
 
-def _socket_line(row: list[str], view: FdView, widths: list[int], width: int) -> Fragments:
-    styles = ["class:dim", "", f"class:{view.role}", "class:call", "", "class:blocked"]
-    line: Fragments = [("", "    ")]
-    used = 4
-    for index, (cell, style) in enumerate(zip(row, styles, strict=True)):
-        if index >= 4 and not cell:
-            continue
-        text = cell.ljust(widths[index]) if index < 4 else cell
-        if used + len(text) + 1 > width:
-            text = text[: max(width - used - 2, 0)] + "…"
-        line.append((style, text + " "))
-        used += len(text) + 1
-        if used >= width:
-            return line
-    room = width - used - 1
-    for words in (view.analogy, view.analogy_short):
-        if len(words) <= room:
-            line.append(("class:analogy", " " + words))
+def _idle_line(procs: list[ProcessView]) -> Fragments:
+    """Idle processes without sockets, on one line: they have nothing else to show."""
+    names: Fragments = [("class:dim", "  ")]
+    for index, proc in enumerate(procs):
+        if index:
+            names.append(("class:dim", ", "))
+        names.append((process_style(proc.name), visible(proc.name)))
+    return [*names, ("class:ok", "  idle"), ("class:dim", "  (no sockets)")]
+
+
+def _socket_line(view: FdView, widths: list[int], width: int, queued: tuple[QueuedCall, ...]) -> Fragments:
+    """One fd's row; the longer words give way first: the analogy, then the parenthesis."""
+    cells = _cells(view)
+    head: Fragments = [("", "    ")]
+    for text, column, style in zip(cells, widths, ["class:dim", "", f"class:{view.role}", "class:call"], strict=False):
+        head.append((style, text.ljust(column) + " "))
+    where = visible(_where(view))
+    extra, extra_short = _extras(view, queued)
+    used = cells_of(head) + cells_of([("", where)])
+    for queue, words in ((extra, view.analogy), (extra, view.analogy_short), (extra, ""),
+                         (extra_short, view.analogy_short), (extra_short, "")):
+        tail = (" " + queue if queue else "") + (" " + " " + words if words else "")
+        if used + cells_of([("", tail)]) <= width:
             break
+    line = [*head, ("", where)] if where else [*head[:-1], (head[-1][0], head[-1][1].rstrip())]
+    if queue:
+        line.append(("class:blocked", " " + queue))
+    if words:
+        line.append(("class:analogy", "  " + words))
     return line
 
 

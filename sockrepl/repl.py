@@ -22,12 +22,15 @@ from prompt_toolkit.lexers import Lexer
 from prompt_toolkit.shortcuts import CompleteStyle
 from prompt_toolkit.styles import Style
 
+from sockrepl.commands import ParseError, parse
 from sockrepl.complete import Context, highlight, suggest
 from sockrepl.engine import Engine
+from sockrepl.fit import cells, fit
 from sockrepl.history import AtomicFileHistory, history_path
 from sockrepl.lesson_driver import LessonDriver
-from sockrepl.panel import panel_lines
+from sockrepl.panel import PanelMode, panel_lines
 from sockrepl.render import event_lines, process_style
+from sockrepl.textsafe import visible
 from sockrepl.theme import STYLES
 
 STYLE = Style.from_dict({
@@ -41,6 +44,22 @@ STYLE = Style.from_dict({
     "number": "#ffd75f",
     "constant": "#5fd7ff",
 })
+
+
+PANEL_MODES: tuple[PanelMode, ...] = ("compact", "full", "off")
+
+
+def key_line(keys: list[tuple[str, str, int]], width: int) -> list[tuple[str, str]]:
+    """The footer: whole keys only, the least needed dropped first when the width runs out."""
+    shown = list(keys)
+    while len(shown) > 1 and sum(cells(k) + cells(t) for k, t, _ in shown) > width:
+        shown.remove(max(shown, key=lambda item: item[2]))
+    line = []
+    for key, text, _ in shown:
+        if key:
+            line.append(("class:keys", key))
+        line.append(("class:dim" if not key else "", text))
+    return line
 
 
 def join_lines(lines) -> FormattedText:
@@ -78,6 +97,7 @@ class Repl:
         self.snapshot = None
         self.stopping = False
         self.tasks: set[asyncio.Task[None]] = set()  # started from a key: kept until done, so none is lost
+        self.panel_mode: PanelMode = "compact"
         self.prompt: PromptSession[str] = PromptSession(
             message=self._message,
             bottom_toolbar=self._toolbar,
@@ -103,22 +123,25 @@ class Repl:
     def _toolbar(self):
         size = self.prompt.app.output.get_size()
         width, rows = size.columns, size.rows
-        lines = [[("class:rule", "─" * 2 + " state, from the kernel " + "─" * max(0, width - 26))]]
-        if self.snapshot is not None:
-            lines += panel_lines(self.snapshot, width, max(4, rows - 11))
+        lines = []
+        if self.panel_mode != "off":
+            lines.append([("class:rule", "─" * 2 + " state, from the kernel " + "─" * max(0, width - 26))])
+            if self.snapshot is not None:
+                height = max(4, rows - 11) if self.panel_mode == "full" else max(3, rows // 2 - 3)
+                lines += panel_lines(self.snapshot, width, height, self.panel_mode)
+        lines.append(key_line(self._keys_shown(), width))
+        return join_lines([fit(line, width) for line in lines])
+
+    def _keys_shown(self) -> list[tuple[str, str, int]]:
+        """(key, what it does, priority: lower stays longer) for the footer."""
         if self.lesson.present:
-            keys = [("class:keys", " Space "), ("", " next  "), ("class:keys", " b "), ("", " back  "),
-                    ("class:keys", " Ctrl-D "), ("", " quit  "), ("class:dim", self.lesson.status() + "  ")]
-        else:
-            keys = [("class:keys", " F1 "), ("", " help  "), ("class:keys", " Ctrl-C "), ("", " interrupt  "),
-                    ("class:keys", " Ctrl-D "), ("", " quit  ")]
-            if self.lesson.active:
-                keys += [("class:keys", " Enter "), ("", f" next step ({self.lesson.status()})  ")]
-        scratch = f"scratch: {self.engine.session.scratch}"
-        if sum(len(t) for _, t in keys) + len(scratch) < width:
-            keys.append(("class:dim", scratch))
-        lines.append(keys)
-        return join_lines(lines)
+            return [(" PgDn ", " next  ", 0), (" PgUp ", " back  ", 1), (" Ctrl-C ", " interrupt  ", 3),
+                    (" Ctrl-D ", " quit  ", 2), ("", self.lesson.status() + "  ", 0)]
+        keys = [(" F1 ", " help  ", 1), (" F2 ", " panel  ", 4), (" Ctrl-C ", " interrupt  ", 2),
+                (" Ctrl-D ", " quit  ", 1)]
+        if self.lesson.active:
+            keys += [(" Enter ", f" next step ({self.lesson.status()})  ", 0)]
+        return [*keys, ("", f"scratch: {self.engine.session.scratch}", 5)]
 
     def context(self) -> Context:
         snap = self.snapshot
@@ -184,6 +207,12 @@ class Repl:
         def _(event):
             self._background(self.execute("help", echo=False))
 
+        @keys.add("f2")
+        def _(event):
+            """Cycle the panel: compact, full, off."""
+            self.panel_mode = PANEL_MODES[(PANEL_MODES.index(self.panel_mode) + 1) % len(PANEL_MODES)]
+            event.app.invalidate()
+
         presenting = Condition(lambda: self.lesson.present and not self.prompt.app.current_buffer.text)
 
         @keys.add(" ", filter=presenting)
@@ -195,6 +224,27 @@ class Repl:
             event.app.exit(result="back")
 
         return keys
+
+    def _screen_command(self, line: str) -> bool:
+        """`panel` and `clear` act on this screen, not on the session: True when `line` was one."""
+        try:
+            command = parse(line)
+        except ParseError:
+            return False
+        if command is None or command.name not in ("panel", "clear"):
+            return False
+        if command.name == "clear":
+            self.prompt.app.renderer.clear()
+            return True
+        mode = command.args.get("mode")
+        if mode is None:
+            self.say(f"panel: {self.panel_mode} (panel compact|full|off, or F2 to cycle)")
+        elif mode in PANEL_MODES:
+            self.panel_mode = mode
+        else:
+            self.say(f"error: panel: {visible(mode)!r} is not a panel mode", "class:error")
+            self.say("usage: panel compact|full|off", "class:usage")
+        return True
 
     def _current_blocked(self) -> str | None:
         current = self.engine.session.current
@@ -257,7 +307,7 @@ class Repl:
                     break
                 if line.strip() in ("exit", "quit"):
                     break
-                if await self.lesson.handle(self, line):
+                if self._screen_command(line) or await self.lesson.handle(self, line):
                     continue
                 await self.execute(line)
         finally:

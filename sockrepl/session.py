@@ -43,6 +43,7 @@ IDLE_SYSCALLS = {("read", 0), ("write", 1)}  # the worker waiting for, or answer
 STOPS = {signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU}
 HARMLESS = {signal.SIGCHLD, signal.SIGURG, signal.SIGWINCH}  # ignored by default; every other default kills
 LESSON_COMMANDS = {"lesson", "next", "back", "reset", "goto"}
+SCREEN_COMMANDS = {"panel", "clear"}  # the interactive front end's; a script has no screen
 
 
 def blocked_in(task: kernel.TaskState | None) -> tuple[str, int] | None:
@@ -82,6 +83,8 @@ class Session:
         events: list[Event]
         if command.name in LESSON_COMMANDS:
             events = [Notice("lesson commands work in the interactive mode: sockrepl lesson NAME", "warn")]
+        elif command.name in SCREEN_COMMANDS:
+            events = [Notice(f"{command.name}: there is no screen here (it works in the interactive mode)", "warn")]
         elif handler:
             events = handler(command)
         else:

@@ -1,10 +1,13 @@
 """Renderers are pure: events and snapshots in, exact text out."""
 
+import dataclasses
+
 import pytest
 
 from sockrepl import analogy
 from sockrepl.commands import parse
 from sockrepl.events import CallEvent, ExitEvent, Outcome, SignalEvent
+from sockrepl.fit import cells
 from sockrepl.kernel import FdTarget, SocketTable, TaskState, UnixSocket
 from sockrepl.panel import panel_lines, ss_lines
 from sockrepl.render import c_string, event_lines, plain
@@ -83,7 +86,7 @@ def sock(inode, type_=1, state=7, name=None, peer=0, icons=(), rq=0, wq=0, vfs=N
     return UnixSocket(inode, type_, state, name, vfs, peer, icons, rq, wq, shutdown, 0)
 
 
-def backlog_snapshot():
+def backlog_snapshot(current="server", p1=False):
     """listen 1, two clients queued, a third blocked in connect: made of plain data, no kernel."""
     table = SocketTable({
         10: sock(10, state=10, name=b"srv.sock", icons=(11, 12), rq=2, wq=1, vfs=(1, 99)),
@@ -94,8 +97,11 @@ def backlog_snapshot():
         targets = {fd: FdTarget(fd, inode, None) for fd, inode in fds.items()}
         return ProcessFacts(name, pid, 0, current, pending, targets, TaskState("S", 0, (0,), None))
 
-    processes = [facts("server", 100, {3: 10}, current=True), facts("c1", 101, {3: 11}), facts("c2", 102, {3: 12}),
+    processes = [facts("server", 100, {3: 10}), facts("c1", 101, {3: 11}), facts("c2", 102, {3: 12}),
                  facts("c3", 103, {3: 13}, pending=("connect", 3, b"srv.sock"))]
+    if p1:
+        processes.insert(0, facts("p1", 99, {}))
+    processes = [dataclasses.replace(p, current=p.name == current) for p in processes]
 
     class Stat:
         st_mode, st_ino, st_uid, st_gid, st_mtime = 0o140755, 99, 0, 0, 0.0
@@ -105,7 +111,7 @@ def backlog_snapshot():
 
 PANEL_80 = """\
 ▸ server  pid 100  idle
-    fd 3 STREAM passive LISTEN     srv.sock pending 2/1 (Linux: backlog+1)\x20
+    fd 3 STREAM passive LISTEN     srv.sock pending 2/1 (Linux: backlog+1)
   c1  pid 101  idle
     fd 3 STREAM active  CONNECTED  → srv.sock (queued)  ☎ ringing
   c2  pid 102  idle
@@ -131,15 +137,77 @@ def test_panel_at_200_columns_shows_every_analogy():
 def test_panel_summarises_what_does_not_fit():
     text = plain(panel_lines(backlog_snapshot(), 100, height=5))
     assert text.splitlines() == [
-        "▸ server  pid 100  idle  (1 fd not shown)",
-        "  c1  pid 101  idle  (1 fd not shown)",
-        "  c2  pid 102  idle  (1 fd not shown)",
-        "  … 5 more lines: state prints them all",
+        "▸ server  pid 100  idle",
+        "    fd 3 STREAM passive LISTEN srv.sock pending 2/1 (Linux: backlog+1)  ☎ 2 waiting",
+        "  c3  pid 103  BLOCKED in connect(3): the listener's queue is full  (1 fd not shown)",
+        "  … 5 more lines (c1, c2): state prints them all",
         "socket files:  srv.sock (bound: server fd 3)",
     ]
-    roomier = plain(panel_lines(backlog_snapshot(), 100, height=7)).splitlines()
-    assert roomier[1] == "    fd 3 STREAM passive LISTEN srv.sock pending 2/1 (Linux: backlog+1)  ☎ 2 waiting"
-    assert roomier[4].startswith("  c3  pid 103  BLOCKED in connect(3)") and len(roomier) == 7
+
+
+# The backlog scenario as a student meets it: p1, server, c1 c2 queued, c3 blocked and current.
+# Heights are the compact panel's at 80x24, 60x20 and 120x35 (rows // 2 - 3).
+BACKLOG_AT = {
+    (80, 9): """\
+  p1  pid 99  idle  (no sockets)
+  server  pid 100  idle
+    fd 3 STREAM passive LISTEN     srv.sock pending 2/1 (Linux: backlog+1)
+  c1  pid 101  idle  (1 fd not shown)
+  c2  pid 102  idle  (1 fd not shown)
+▸ c3  pid 103  BLOCKED in connect(3): the listener's queue is full
+    fd 3 STREAM active  CONNECTING → srv.sock (queue full)  ☎ line busy
+  … 2 more lines: state prints them all
+socket files:  srv.sock (bound: server fd 3)""",
+    (60, 7): """\
+  p1  pid 99  idle  (no sockets)
+  server  pid 100  idle
+    fd 3 STREAM passive LISTEN     srv.sock pending 2/1
+▸ c3  pid 103  BLOCKED in connect(3): the listener's…
+    fd 3 STREAM active  CONNECTING → srv.sock (queue full)
+  … 4 more lines (c1, c2): state prints them all
+socket files:  srv.sock (bound: server fd 3)""",
+    (120, 14): """\
+  p1  pid 99  idle  (no sockets)
+  server  pid 100  idle
+    fd 3 STREAM passive LISTEN     srv.sock pending 2/1 (Linux: backlog+1)  ☎ ringer on, 2 callers waiting
+  c1  pid 101  idle
+    fd 3 STREAM active  CONNECTED  → srv.sock (queued)  ☎ ringing: not picked up yet
+  c2  pid 102  idle
+    fd 3 STREAM active  CONNECTED  → srv.sock (queued)  ☎ ringing: not picked up yet
+▸ c3  pid 103  BLOCKED in connect(3): the listener's queue is full
+    fd 3 STREAM active  CONNECTING → srv.sock (queue full)  ☎ calling: line busy, waiting
+socket files:  srv.sock (bound: server fd 3)""",
+}
+
+
+@pytest.mark.parametrize("size", BACKLOG_AT)
+def test_panel_keeps_the_blocked_client_and_the_full_listener(size):
+    width, height = size
+    lines = panel_lines(backlog_snapshot(current="c3", p1=True), width, height, "compact")
+    assert plain(lines) == BACKLOG_AT[size]
+    assert all(cells(text) <= width for text in plain(lines).splitlines())
+
+
+def test_compact_panel_folds_idle_processes_without_sockets_to_one_line():
+    table = SocketTable({}, False)
+    procs = [ProcessFacts(n, 10 + i, 0, n == "a", None, {}, TaskState("S", 0, (0,), None))
+             for i, n in enumerate(["a", "b", "c", "d"])]
+    snapshot = build(procs, table, [], "/scratch")
+    assert plain(panel_lines(snapshot, 80, 10, "compact")).splitlines() == [
+        "▸ a  pid 10  idle  (no sockets)",
+        "  b, c, d  idle  (no sockets)",
+        "socket files: none",
+    ]
+    assert len(plain(panel_lines(snapshot, 80, 10, "full")).splitlines()) == 5
+
+
+def test_panel_measures_wide_characters_and_cuts_at_a_word():
+    table = SocketTable({10: sock(10, state=10, name="套接字套接字套接字套接字.sock".encode(), wq=5, vfs=(1, 99))},
+                        False)
+    procs = [ProcessFacts("server", 100, 0, True, None, {3: FdTarget(3, 10, None)}, TaskState("S", 0, (0,), None))]
+    rows = plain(panel_lines(build(procs, table, [], "/scratch"), 60)).splitlines()
+    assert rows[1] == "    fd 3 STREAM passive LISTEN 套接字套接字套接字套接字.soc…"
+    assert all(cells(row) <= 60 for row in rows)
 
 
 def test_ss_columns():
