@@ -2,7 +2,8 @@
 
 Prints the transcript one flushed line per event. Exit status 0 when every
 line parsed, 2 when a line was malformed (a syscall error is a result, not a
-failure). No prompt_toolkit here, and rich only if a view needs it.
+failure). Neither prompt_toolkit nor rich here: colours, when asked for, are
+theme.ansi's escapes.
 """
 
 import contextlib

@@ -2,7 +2,7 @@
 
 The kernel answers (the errno, as strace prints it); this module only explains,
 in the lecture's words (phone for stream sockets, mail for datagrams). Every
-line matches what Linux does on AF_UNIX (KERNEL-FACTS.md), e.g. the backlog
+line matches what Linux does on AF_UNIX (docs/kernel-notes.md), e.g. the backlog
 holds backlog + 1, and recv on an unconnected stream socket is EINVAL, not
 ENOTCONN. Pure data: a call-specific table, then one line per errno.
 """

@@ -1,15 +1,14 @@
 """`man CALL`: each system call in short, in our own words, for AF_UNIX on Linux.
 
-Pure data. Every error and note states what this kernel does (see
-KERNEL-FACTS.md), not what a textbook or POSIX allows, because a student tries
-it next and the kernel must agree. Each page fits an 80x24 screen: a summary,
-the return value, at most 8 errors and 4 notes.
+Pure data, drawn by views.man_lines. Every error and note states what this
+kernel does (see docs/kernel-notes.md), not what a textbook or POSIX allows,
+because a student tries it next and the kernel must agree. Each page fits an
+80x24 screen: a summary, the return value, at most 8 errors and 4 notes.
 
 Errno names are the ones strace prints: EOPNOTSUPP (Python's errno.errorcode
 calls 95 ENOTSUP), EAGAIN (not EWOULDBLOCK).
 """
 
-import textwrap
 from dataclasses import dataclass
 
 
@@ -557,25 +556,3 @@ def lookup(topic: str) -> ManPage | None:
     name = ALIASES.get(name, name)
     return MAN_PAGES.get(name)
 
-
-def as_text(page: ManPage, width: int = 80) -> str:
-    """Plain text for `sockrepl run` and the tests; render.py may lay it out its own way."""
-    column = max(len(name) for name, _ in page.errors) + 2 if page.errors else 0
-
-    def wrap(text: str, first: str, rest: str) -> list[str]:
-        return textwrap.wrap(text, width, initial_indent=first, subsequent_indent=rest)
-
-    lines = [f"{page.name.upper()}(2)", *page.synopsis.splitlines()]
-    lines += wrap(page.summary, "", "")
-    lines += wrap(page.returns, "Returns: ", "  ")
-    if page.errors:
-        lines.append("Errors:")
-        for name, meaning in page.errors:
-            lines += wrap(meaning, "  " + name.ljust(column), " " * (column + 2))
-    if page.notes:
-        lines.append("Notes:")
-        for note in page.notes:
-            lines += wrap(note, "  - ", "    ")
-    if page.see_also:
-        lines.append("See also: " + ", ".join(page.see_also))
-    return "\n".join(lines)

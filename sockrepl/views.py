@@ -1,4 +1,5 @@
-"""Views that are not system calls: help, man, and the snapshot views (state, ss, ls).
+"""Views that are not system calls: help and man drawn here, the snapshot views
+(state, ss, ls) handed to panel.py.
 
 Pure: a View event in, lines of styled fragments out.
 """

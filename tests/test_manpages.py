@@ -5,7 +5,9 @@ import errno
 import pytest
 
 from sockrepl.commands import REGISTRY
-from sockrepl.manpages import ALIASES, MAN_PAGES, ManPage, as_text, lookup
+from sockrepl.manpages import ALIASES, MAN_PAGES, ManPage, lookup
+from sockrepl.render import plain
+from sockrepl.views import man_lines
 
 SYSCALLS = sorted(name for name, spec in REGISTRY.items() if spec.syscall)
 PAGES = sorted(MAN_PAGES)
@@ -54,11 +56,12 @@ def test_page_shape(name):
 
 @pytest.mark.parametrize("name", PAGES)
 def test_page_fits_one_screen(name):
+    """As `man NAME` draws it (views.man_lines, what the REPL and `sockrepl run` print)."""
     page = MAN_PAGES[name]
     fields = [page.summary, page.returns, *(m for _, m in page.errors), *page.notes]
     assert all(len(text) <= 300 for text in fields)
     assert sum(map(len, fields)) + sum(len(e) for e, _ in page.errors) < 1800
-    lines = as_text(page, 80).splitlines()
+    lines = plain(man_lines(name, 80)).splitlines()
     assert max(map(len, lines)) <= 80
     assert len(lines) <= 24
 
@@ -86,11 +89,11 @@ def errors_of(name):
 
 
 def text_of(name):
-    return as_text(MAN_PAGES[name])
+    return plain(man_lines(name, 80))
 
 
 def test_linux_truths_are_stated():
-    """The places where Linux differs from the lecture or a textbook (KERNEL-FACTS.md)."""
+    """The places where Linux differs from the lecture or a textbook (docs/kernel-notes.md)."""
     assert "backlog + 1" in text_of("listen")
     assert "ENXIO" in errors_of("open")
     assert "S_IFSOCK" in text_of("stat")

@@ -1,0 +1,29 @@
+"""Docs that cannot drift: every command in the registry is in the README's table and in `help`."""
+
+import re
+from pathlib import Path
+
+from sockrepl.commands import REGISTRY
+from sockrepl.render import plain
+from sockrepl.views import help_lines
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def readme_command_table() -> set[str]:
+    """The first word of each `code span` in the table under "## The command language"."""
+    text = README.read_text(encoding="utf-8")
+    section = text.split("## The command language", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| group")]
+    return {span.split()[0] for row in rows for span in re.findall(r"`([^`]+)`", row)}
+
+
+def test_every_command_is_in_the_readme_table():
+    missing = sorted(set(REGISTRY) - readme_command_table())
+    assert missing == [], f"commands missing from README.md's command table: {missing}"
+
+
+def test_every_command_is_listed_by_help():
+    listed = {line.split()[0] for line in plain(help_lines(None, 80)).splitlines() if line.startswith("  ")}
+    missing = sorted(set(REGISTRY) - listed)
+    assert missing == [], f"commands missing from `help`: {missing}"
