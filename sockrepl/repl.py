@@ -7,29 +7,33 @@ without waiting for a key, and the panel is redrawn from the new snapshot.
 """
 
 import asyncio
+import concurrent.futures
 import contextlib
 import signal
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from prompt_toolkit import PromptSession, print_formatted_text
+from prompt_toolkit import PromptSession
+from prompt_toolkit.application import run_in_terminal
 from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
 from prompt_toolkit.completion import Completer, Completion
 from prompt_toolkit.filters import Condition
-from prompt_toolkit.formatted_text import ANSI, FormattedText
+from prompt_toolkit.formatted_text import ANSI, FormattedText, StyleAndTextTuples, to_formatted_text
 from prompt_toolkit.key_binding import KeyBindings
 from prompt_toolkit.lexers import Lexer
+from prompt_toolkit.renderer import print_formatted_text
 from prompt_toolkit.shortcuts import CompleteStyle
-from prompt_toolkit.styles import Style
+from prompt_toolkit.styles import Style, default_pygments_style, default_ui_style, merge_styles
 
 from sockrepl.commands import ParseError, parse
 from sockrepl.complete import Context, highlight, suggest
-from sockrepl.engine import Engine
+from sockrepl.engine import Engine, LineRun
 from sockrepl.fit import cells, fit
 from sockrepl.history import AtomicFileHistory, history_path
 from sockrepl.lesson_driver import LessonDriver
 from sockrepl.panel import PanelMode, panel_lines
 from sockrepl.render import event_lines, process_style
+from sockrepl.state import Snapshot
 from sockrepl.textsafe import visible
 from sockrepl.theme import STYLES
 
@@ -44,6 +48,9 @@ STYLE = Style.from_dict({
     "number": "#ffd75f",
     "constant": "#5fd7ff",
 })
+# What prompt_toolkit's print_formatted_text merges on every call (1.5-10 ms a line, most of
+# the wait after Enter), merged once: the merged style caches what it computes.
+PRINT_STYLE = merge_styles([default_ui_style(), default_pygments_style(), STYLE])
 
 
 PANEL_MODES: tuple[PanelMode, ...] = ("compact", "full", "off")
@@ -86,7 +93,7 @@ class LineLexer(Lexer):
 
 
 class Repl:
-    def __init__(self, engine: Engine, started, input=None, output=None, history_file: str | None = None,
+    def __init__(self, engine: Engine, started: LineRun, input=None, output=None, history_file: str | None = None,
                  lesson: LessonDriver | None = None):
         """`started`: the future of the first line (spawning p1), already under way."""
         self.engine = engine
@@ -94,7 +101,7 @@ class Repl:
         self.lesson = lesson or LessonDriver()
         self.started = started
         self.loop: asyncio.AbstractEventLoop | None = None
-        self.snapshot = None
+        self.snapshot: Snapshot | None = None
         self.stopping = False
         self.tasks: set[asyncio.Task[None]] = set()  # started from a key: kept until done, so none is lost
         self.panel_mode: PanelMode = "compact"
@@ -159,10 +166,23 @@ class Repl:
 
     def print_lines(self, lines) -> None:
         if lines:
-            print_formatted_text(join_lines(lines), style=STYLE, output=self.prompt.app.output)
+            self._print(join_lines(lines))
 
     def say(self, text: str, style: str = "class:info") -> None:
-        print_formatted_text(FormattedText([(style, text)]), style=STYLE, output=self.prompt.app.output)
+        self._print(FormattedText([(style, text)]))
+
+    def _print(self, fragments: StyleAndTextTuples) -> None:
+        """Above the prompt if it is up (it is erased, then redrawn below), else at the cursor."""
+        output = self.prompt.app.output
+
+        def write() -> None:
+            print_formatted_text(output, [*fragments, ("", "\n")], PRINT_STYLE,
+                                 color_depth=output.get_default_color_depth())
+
+        if self.prompt.app.is_running:
+            self._keep(run_in_terminal(write))
+        else:
+            write()
 
     def echo(self, source: str) -> None:
         """A lesson's command, shown as if it had been typed at the prompt."""
@@ -174,8 +194,7 @@ class Repl:
         from sockrepl.richtext import markdown_ansi
 
         width = self.prompt.app.output.get_size().columns
-        print_formatted_text(ANSI(markdown_ansi(text, width, title, self.lesson.present)),
-                             output=self.prompt.app.output)
+        self._print(to_formatted_text(ANSI(markdown_ansi(text, width, title, self.lesson.present))))
 
     async def refresh(self):
         """A fresh snapshot from the engine, shown in the panel."""
@@ -187,9 +206,12 @@ class Repl:
 
     def _background(self, work: Coroutine[Any, Any, None]) -> None:
         """Run `work` beside the prompt (a key binding cannot await), holding the task until it ends."""
-        task = asyncio.ensure_future(work)
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        self._keep(asyncio.ensure_future(work))
+
+    def _keep(self, task: Awaitable[Any]) -> None:
+        future = asyncio.ensure_future(task)
+        self.tasks.add(future)
+        future.add_done_callback(self.tasks.discard)
 
     def _keys(self) -> KeyBindings:
         keys = KeyBindings()
@@ -256,18 +278,18 @@ class Repl:
         """Run one line on the engine thread; print what it did; refresh the panel."""
         if echo:
             self.say(f"{self.engine.session.current or 'sockrepl'}> {line}", "class:dim")
-        events, snapshot = await asyncio.wrap_future(self.engine.run_line(line))
-        self.print_events(events)
-        self._show_snapshot(snapshot)
+        run = self.engine.run_line(line)
+        self.print_events(await asyncio.wrap_future(run.events))
+        self._show_snapshot(await asyncio.wrap_future(run.snapshot))
 
-    def _from_engine(self, events, snapshot) -> None:
-        """Called on the engine thread: hand over to the event loop's thread."""
+    def _from_engine(self, events, snapshot: concurrent.futures.Future) -> None:
+        """Called on the engine thread: hand over to the event loop's thread, events first."""
+        self._on_loop(self.print_events, events)
+        snapshot.add_done_callback(lambda done: self._on_loop(self._show_snapshot, done.result()))
+
+    def _on_loop(self, function: Callable[..., None], *args: Any) -> None:
         if self.loop is not None and not self.loop.is_closed():
-            self.loop.call_soon_threadsafe(self._deliver, events, snapshot)
-
-    def _deliver(self, events, snapshot) -> None:
-        self.print_events(events)
-        self._show_snapshot(snapshot)
+            self.loop.call_soon_threadsafe(function, *args)
 
     def _show_snapshot(self, snapshot) -> None:
         self.snapshot = snapshot
@@ -290,12 +312,12 @@ class Repl:
             self.loop.add_signal_handler(signum, self._stop)
         self.loop.add_signal_handler(signal.SIGINT, self.engine.interrupt_wait)
         try:
-            events, snapshot = await asyncio.wrap_future(self.started)
+            events = await asyncio.wrap_future(self.started.events)
             self.say(f"sockrepl: scratch directory {self.engine.session.scratch} (relative paths live here)")
             self.print_events(events)
             self.say("help: commands · man CALL: a system call · lesson: guided lessons · Ctrl-D: quit",
                      "class:hint")
-            self.snapshot = snapshot
+            self.snapshot = await asyncio.wrap_future(self.started.snapshot)
             if self.lesson.active:
                 await self.lesson.start(self)
             while not self.stopping:
@@ -317,7 +339,7 @@ class Repl:
         return 0
 
 
-def main(engine: Engine, started, lesson: LessonDriver | None = None) -> int:
+def main(engine: Engine, started: LineRun, lesson: LessonDriver | None = None) -> int:
     repl = Repl(engine, started, lesson=lesson)
     try:
         return asyncio.run(repl.run())
