@@ -170,8 +170,7 @@ class LessonDriver:
             return
         step = steps[self.position]
         title = f"step {self.position + 1}/{len(steps)} · {step.title}"
-        body = step.narration.split("\n", 1)[1] if step.narration.startswith("## ") else step.narration
-        repl.show_markdown(body.strip() or step.title, title)
+        repl.show_markdown(step.narration or step.title, title)
         hint = "Space or Enter: run this step · b: back" if self.present else \
             "Enter (or next) runs this step · back · reset · goto N"
         repl.say(hint, "class:hint")

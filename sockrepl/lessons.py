@@ -14,11 +14,10 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
-from sockrepl.commands import Command, ParseError, parse
 from sockrepl.events import UsageError
+from sockrepl.lesson_format import Action, Expect, Lesson, LessonError, StateCheck, parse_lesson
 
 ORDER = ("phone", "mail", "backlog", "echo", "uppercase", "bind-caveats", "netstat")
-FORBIDDEN = {"lesson", "next", "back", "reset", "goto", "exit"}
 # What each typed placeholder stands for: an optional leading minus (only {n}), then the
 # longest run of these characters. {*} stands for any text (see placeholder_match).
 PLACEHOLDERS = {
@@ -32,63 +31,6 @@ PLACEHOLDERS = {
 ANYTHING = "*"
 _PLACEHOLDER = re.compile(r"\{(" + "|".join([*PLACEHOLDERS, r"\*"]) + r")\}")
 MAX_LESSON_BYTES = 1 << 20
-FENCE = re.compile(r"^(```+|~~~+)\s*sockrepl\s*$")
-COMMAND = re.compile(r"^([A-Za-z_][\w.-]*)?>\s?(.*)$")
-
-
-class LessonError(Exception):
-    """A malformed lesson: file and line, and what is wrong."""
-
-    def __init__(self, path: str, line: int, message: str):
-        super().__init__(f"{path}:{line}: {message}" if line else f"{path}: {message}" if path else message)
-        self.path, self.line, self.message = path, line, message
-
-
-@dataclass(frozen=True)
-class Expect:
-    """One expected output line of a command: `= 3`, `<unfinished ...>`, `[proc] ...` or `| text`."""
-
-    line: int
-    kind: str  # "result" | "unfinished" | "text"
-    text: str
-
-
-@dataclass(frozen=True)
-class StateCheck:
-    """`? server fd 3: state=LISTEN pending=2`: checked against the kernel snapshot."""
-
-    line: int
-    subject: tuple[str, ...]  # ("process", name) | ("fd", name, fd) | ("file", path)
-    wants: tuple[tuple[str, str], ...]
-    text: str
-
-
-@dataclass(frozen=True)
-class Action:
-    line: int
-    source: str
-    command: Command
-    expects: tuple[Expect, ...] = ()
-    checks: tuple[StateCheck, ...] = ()
-
-
-@dataclass(frozen=True)
-class Step:
-    title: str
-    narration: str
-    actions: tuple[Action, ...]
-    line: int
-
-
-@dataclass(frozen=True)
-class Lesson:
-    name: str
-    path: str
-    title: str
-    summary: str
-    intro: str
-    steps: tuple[Step, ...]
-    outro: str = ""
 
 
 # ---- finding lessons ---------------------------------------------------------
@@ -180,160 +122,6 @@ def _file_kind(mode: int) -> str:
     kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
              (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
     return next((name for test, name in kinds if test(mode)), "not a regular file")
-
-
-# ---- parsing -----------------------------------------------------------------
-
-
-def parse_lesson(text: str, path: str = "<lesson>") -> Lesson:
-    lines = text.split("\n")
-    title, summary = "", ""
-    heading = ""
-    narration: list[str] = []
-    steps: list[Step] = []
-    intro: str | None = None
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        opening = FENCE.match(line.strip())
-        if opening:
-            fence = opening.group(1)
-            end = next((j for j in range(i + 1, len(lines)) if lines[j].strip() == fence), None)
-            if end is None:
-                raise LessonError(path, i + 1, f"this sockrepl block is not closed (add a line {fence})")
-            if intro is None:
-                intro, narration = _intro(narration)
-            actions = _parse_block(lines[i + 1 : end], i + 2, path)
-            steps.append(Step(heading or f"Step {len(steps) + 1}", "\n".join(narration).strip(), actions, i + 1))
-            narration = []
-            i = end + 1
-            continue
-        if line.startswith("# ") and not title:
-            title = line[2:].strip()
-        elif line.startswith("## "):
-            heading = line[3:].strip()
-            narration.append(line)
-        else:
-            narration.append(line)
-        i += 1
-    if not title:
-        raise LessonError(path, 1, "a lesson starts with a title line: # Title")
-    if not steps:
-        raise LessonError(path, 1, "a lesson needs at least one ```sockrepl block")
-    intro_text = intro or ""
-    paragraph = next((p.strip().replace("\n", " ") for p in intro_text.split("\n\n")
-                      if p.strip() and not p.lstrip().startswith(("#", ">", "<!--"))), "")
-    summary = re.split(r"(?<=[.!?])\s", paragraph, maxsplit=1)[0]
-    return Lesson(Path(path).stem, path, title, summary, intro_text, tuple(steps), "\n".join(narration).strip())
-
-
-def _intro(narration: list[str]) -> tuple[str, list[str]]:
-    """Text before the first `## ` heading is the lesson's introduction."""
-    for index, line in enumerate(narration):
-        if line.startswith("## "):
-            return "\n".join(narration[:index]).strip(), narration[index:]
-    return "", narration
-
-
-def _parse_block(block: list[str], first_line: int, path: str) -> tuple[Action, ...]:
-    actions: list[Action] = []
-    for offset, raw in enumerate(block):
-        number = first_line + offset
-        text = raw.strip()
-        if not text or text.startswith("#"):
-            continue
-        if text.startswith("?"):
-            _need_action(actions, path, number, "a state check")
-            last = actions[-1]
-            actions[-1] = Action(last.line, last.source, last.command, last.expects,
-                                 (*last.checks, _parse_check(text, path, number)))
-            continue
-        expect = _parse_expect(text, number)
-        if expect is not None:
-            _need_action(actions, path, number, "an expected result")
-            last = actions[-1]
-            actions[-1] = Action(last.line, last.source, last.command, (*last.expects, expect), last.checks)
-            continue
-        actions.append(_parse_command(text, path, number))
-    return tuple(actions)
-
-
-def _need_action(actions, path, number, what):
-    if not actions:
-        raise LessonError(path, number, f"{what} must follow a command line (NAME> COMMAND)")
-
-
-def _parse_expect(text: str, number: int) -> Expect | None:
-    if text.startswith("= ") or text == "=":
-        return Expect(number, "result", text[1:].strip())
-    if text in ("<unfinished ...>", "... <unfinished ...>"):
-        return Expect(number, "unfinished", text)
-    if text.startswith("["):
-        return Expect(number, "text", text)
-    if text.startswith("| ") or text == "|":
-        return Expect(number, "text", text[2:])
-    return None
-
-
-def _parse_command(text: str, path: str, number: int) -> Action:
-    match = COMMAND.match(text)
-    if not match:
-        raise LessonError(path, number, f"not a command (NAME> COMMAND or > COMMAND), an expected result "
-                                        f"(= ..., [NAME] ..., | ...) or a state check (? ...): {text!r}")
-    process, body = match.group(1), match.group(2).strip()
-    try:
-        command = parse(f"{process}: {body}" if process else body)
-    except ParseError as error:
-        hint = f" ({error.hint})" if error.hint else ""
-        raise LessonError(path, number, f"{error.message}{hint}") from None
-    if command is None:
-        raise LessonError(path, number, "empty command")
-    if command.name in FORBIDDEN:
-        raise LessonError(path, number, f"a lesson cannot run {command.name!r}")
-    _check_paths(command, path, number)
-    return Action(number, text, command)
-
-
-def _check_paths(command: Command, path: str, number: int) -> None:
-    """A lesson may only touch the scratch directory (relative paths) and abstract names."""
-    for key in ("addr", "path"):
-        value = command.args.get(key)
-        outside = isinstance(value, bytes) and not value.startswith(b"\0") and (
-            value.startswith(b"/") or b".." in value.split(b"/"))
-        if outside:
-            raise LessonError(path, number, "a lesson may only use relative paths (they live in the scratch "
-                                            "directory) and abstract @names")
-
-
-_CHECK = re.compile(r"^\?\s*(?:(file)\s+(\S+)|([A-Za-z_][\w.-]*)(?:\s+fd\s+(\d+))?)\s*:\s*(.*)$")
-
-
-def _parse_check(text: str, path: str, number: int) -> StateCheck:
-    match = _CHECK.match(text)
-    if not match:
-        raise LessonError(path, number, "a state check reads: ? NAME: key=value ..., ? NAME fd N: key=value ..., "
-                                        "or ? file PATH: key=value ...")
-    is_file, file_path, process, fd, rest = match.groups()
-    wants = []
-    for item in rest.split():
-        key, sep, value = item.partition("=")
-        if not sep or key not in CHECK_KEYS[("file" if is_file else "fd" if fd else "process")]:
-            kind = "file" if is_file else "fd" if fd else "process"
-            raise LessonError(path, number, f"unknown check {item!r}; a {kind} check knows "
-                                            + ", ".join(CHECK_KEYS[kind]))
-        wants.append((key, value))
-    if not wants:
-        raise LessonError(path, number, "a state check needs at least one key=value")
-    subject = ("file", file_path) if is_file else ("fd", process, fd) if fd else ("process", process)
-    return StateCheck(number, subject, tuple(wants), text)
-
-
-CHECK_KEYS = {
-    "fd": ("type", "role", "state", "local", "peer", "peer_owner", "pending", "backlog", "unread", "shutdown",
-           "accepted", "exists"),
-    "process": ("blocked", "alive", "stopped", "fds"),
-    "file": ("exists", "bound", "owner", "kind"),
-}
 
 
 # ---- matching ----------------------------------------------------------------

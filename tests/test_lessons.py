@@ -8,17 +8,8 @@ import sys
 
 import pytest
 
-from sockrepl.lessons import (
-    Expect,
-    LessonError,
-    check_lesson,
-    expect_matches,
-    lesson_files,
-    load,
-    output_mismatch,
-    parse_lesson,
-    placeholder_match,
-)
+from sockrepl.lesson_format import Expect, LessonError, parse_lesson
+from sockrepl.lessons import check_lesson, expect_matches, lesson_files, load, output_mismatch, placeholder_match
 
 GOOD = """\
 # A title
@@ -68,6 +59,28 @@ MALFORMED = [
      "role, state, local, peer, peer_owner, pending, backlog, unread, shutdown, accepted, exists"),
     ("# T\n```sockrepl\n> ps\n? whatever\n```\n", 4, "a state check reads: ? NAME: key=value ..., ? NAME fd N: "
                                                      "key=value ..., or ? file PATH: key=value ..."),
+    # a fence that looks like a misspelled `sockrepl` would silently drop a step
+    ("# T\n```sockrep\n> ps\n```\n", 2, "fence ```sockrep looks like a misspelled ```sockrepl: as written it is "
+                                        "shown as code and never run (write ```sockrepl)"),
+    ("# T\n```sockrepl-\n> ps\n```\n", 2, "fence ```sockrepl- looks like a misspelled ```sockrepl: as written it "
+                                          "is shown as code and never run (write ```sockrepl)"),
+    ("# T\n\n~~~ SockRepl\n> ps\n~~~\n", 3, "fence ```SockRepl looks like a misspelled ```sockrepl: as written it "
+                                             "is shown as code and never run (write ```sockrepl)"),
+    ("# T\n```sockrepl exercize\n> ps\n```\n", 2, "unknown block kind 'exercize' (known: ```sockrepl)"),
+    # a check on a process the lesson never spawned used to pass vacuously
+    ("# T\n```sockrepl\n> spawn ask\n? askr fd 3: exists=no\n```\n", 4,
+     "this state check names 'askr', a process this lesson has not spawned (spawned so far: ask)"),
+    ("# T\n```sockrepl\n> ps\n? ask: alive=no\n```\n", 4,
+     "this state check names 'ask', a process this lesson has not spawned (spawned so far: none yet)"),
+    ("# T\n```sockrepl\n> spawn a\nb> socket AF_UNIX SOCK_STREAM\n```\n", 4,
+     "this command names 'b', a process this lesson has not spawned (spawned so far: a)"),
+    ("# T\n```sockrepl\n> spawn a\n? a fd 3: peer_owner=b:3\n```\n", 4,
+     "peer_owner=b:3 names 'b', a process this lesson has not spawned (spawned so far: a)"),
+    # keys: each named once, each with a value
+    ("# T\n```sockrepl\n> spawn a\n? a fd 3: state=BOUND state=LISTEN\n```\n", 4,
+     "'state' is checked twice in one line (state=BOUND and state=LISTEN)"),
+    ("# T\n```sockrepl\n> spawn a\n? a fd 3: state= pending=1\n```\n", 4, "'state' needs a value: state=VALUE"),
+    ("# T\n```sockrepl\n> spawn a\n? a fd 3: pending\n```\n", 4, "'pending' needs a value: pending=VALUE"),
 ]
 
 
@@ -77,6 +90,20 @@ def test_malformed_lessons_name_file_and_line(text, line, message):
         parse_lesson(text, "bad.md")
     assert (caught.value.path, caught.value.line, caught.value.message) == ("bad.md", line, message)
     assert str(caught.value).startswith(f"bad.md:{line}: ")
+
+
+def test_markdown_decides_what_is_a_heading_and_a_fence():
+    """A `## ` line inside a ```c block is code; `~~~` fences are steps; `key = value` means key=value."""
+    text = ("# T\n\nIntro.\n\n## Real\n\n```c\n## not a heading\n```\n\n~~~sockrepl\n> spawn a\n"
+            "a> socket AF_UNIX SOCK_STREAM\n? a fd 3: state = UNCONNECTED type =STREAM\n~~~\n")
+    (step,) = parse_lesson(text, "x.md").steps
+    assert step.title == "Real" and step.narration == "```c\n## not a heading\n```"
+    assert step.actions[1].checks[0].wants == (("state", "UNCONNECTED"), ("type", "STREAM"))
+
+
+def test_a_step_heading_with_no_narration():
+    (step,) = parse_lesson("# T\n\nSummary.\n\n## Heading\n```sockrepl\n> spawn a\n```\n", "x.md").steps
+    assert (step.title, step.narration) == ("Heading", "")
 
 
 @pytest.mark.parametrize("expect,line,ok", [
@@ -245,7 +272,66 @@ def test_placeholders_agree_with_a_regular_expression_where_both_apply():
 
 def test_many_placeholders_on_one_line_match_in_linear_time():
     """25 {*} compiled to a regex backtrack for ever; matched piece by piece they take no time."""
-    program = ("from sockrepl.lessons import Expect, expect_matches; "
+    program = ("from sockrepl.lesson_format import Expect; from sockrepl.lessons import expect_matches; "
                "print(expect_matches(Expect(1, 'text', '[a] ' + '{*}x' * 25 + 'y'), '[a] ' + 'x' * 5000))")
     run = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=10)
     assert run.stdout == "False\n"
+
+
+def test_a_lesson_whose_step_has_only_a_heading_opens_and_runs(tmp_path):
+    """A `## ` heading straight before its block: the REPL used to die with IndexError on opening it."""
+    import asyncio
+
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output import DummyOutput
+
+    from sockrepl.engine import Engine
+    from sockrepl.lesson_driver import LessonDriver
+    from sockrepl.repl import Repl
+
+    lesson = parse_lesson("# T\n\nSummary.\n\n## Heading\n```sockrepl\n> spawn a\n```\n\n## Two\n~~~sockrepl\n"
+                          "a> socket AF_UNIX SOCK_DGRAM\n~~~\n", str(tmp_path / "bare.md"))
+
+    async def main():
+        with create_pipe_input() as keyboard:
+            engine = Engine()
+            driver = LessonDriver(lesson)
+            repl = Repl(engine, engine.run_line(""), input=keyboard, output=DummyOutput(),
+                        history_file=str(tmp_path / "history"), lesson=driver)
+            running = asyncio.ensure_future(repl.run())
+            deadline = asyncio.get_running_loop().time() + 10
+            for typed, position in (("", 0), ("\r", 1), ("\r", 2)):
+                keyboard.send_text(typed)
+                while driver.position != position or not repl.prompt.app.is_running:
+                    assert asyncio.get_running_loop().time() < deadline and not running.done(), running
+                    await asyncio.sleep(0.01)
+            keyboard.send_text("\x04")
+            return await asyncio.wait_for(running, 10), engine
+
+    status, engine = asyncio.run(main())
+    assert status == 0 and engine.session.closed
+
+
+def test_check_names_each_authoring_mistake(tmp_path):
+    """A mistyped fence, a misspelled process name, a duplicate key: --check fails on each, with file and line."""
+    good = lesson_files()["phone"].read_text()
+    mistakes = {
+        "fence.md": good.replace("```sockrepl\nserver> bind 3", "```sockrepl-\nserver> bind 3", 1),
+        "name.md": good.replace("? server: blocked=accept", "? sever: blocked=accept", 1),
+        "key.md": good.replace("state=BOUND local=srv.sock", "state=BOUND local=srv.sock state=LISTEN", 1),
+    }
+    for name, text in mistakes.items():
+        assert text != good, name
+        (tmp_path / name).write_text(text)
+    line = {name: next(i for i, (a, b) in enumerate(zip(text.split("\n"), good.split("\n"), strict=True), 1)
+                       if a != b) for name, text in mistakes.items()}
+    run = subprocess.run([sys.executable, "-m", "sockrepl", "lesson", "--check",
+                          *(str(tmp_path / n) for n in mistakes)], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    fence, name, key = run.stdout.splitlines()
+    assert fence.endswith(f"fence.md:{line['fence.md']}: fence ```sockrepl- looks like a misspelled ```sockrepl: "
+                          "as written it is shown as code and never run (write ```sockrepl)")
+    assert name.endswith(f"name.md:{line['name.md']}: this state check names 'sever', a process this lesson has not "
+                         "spawned (spawned so far: server, client)")
+    assert key.endswith(f"key.md:{line['key.md']}: 'state' is checked twice in one line (state=BOUND and "
+                        "state=LISTEN)")
