@@ -12,7 +12,17 @@ import sys
 import tomllib
 from pathlib import Path
 
+import markdown_it
+import prompt_toolkit
+import rich
+import wcwidth
+
 ROOT = Path(__file__).resolve().parent.parent
+# Where the runtime dependencies are installed: with -S the site-packages are not on the path
+# (nor the editable install's finder, which could stand in for missing files), so add them back.
+DEPENDENCIES = sorted({str(Path(module.__file__).resolve().parent.parent)
+                       for module in (markdown_it, prompt_toolkit, rich, wcwidth)})
+DEPENDENCIES_ON_PATH = "sys.path += sys.argv.pop(2).split(':'); "
 
 
 def installed_layout(site: Path) -> None:
@@ -34,13 +44,14 @@ def test_an_install_finds_its_lessons_under_a_name_no_module_has(tmp_path):
     assert (site / "sockrepl" / "lessons.py").is_file()
     elsewhere = tmp_path / "elsewhere"  # nothing to import from the current directory
     elsewhere.mkdir()
-    program = ("import sys; sys.path.insert(0, sys.argv[1]); import sockrepl.lessons as m; "
+    program = ("import sys; sys.path.insert(0, sys.argv[1]); " + DEPENDENCIES_ON_PATH +
+               "import sockrepl.lessons as m; "
                "assert m.__file__.startswith(sys.argv[1]), m.__file__; "
                "from sockrepl.cli import main; sys.exit(main(sys.argv[2:]))")
 
     def installed(*args):
-        return subprocess.run([sys.executable, "-I", "-S", "-c", program, str(site), *args], cwd=elsewhere,
-                              capture_output=True, text=True, timeout=60)
+        return subprocess.run([sys.executable, "-I", "-S", "-c", program, str(site), ":".join(DEPENDENCIES), *args],
+                              cwd=elsewhere, capture_output=True, text=True, timeout=60)
 
     listing = installed("lesson")
     assert listing.returncode == 0, listing.stderr
@@ -53,11 +64,11 @@ def test_missing_lesson_files_are_a_clear_error_and_completion_still_works(tmp_p
     site = tmp_path / "site"
     installed_layout(site)
     shutil.rmtree(site / "sockrepl" / "lesson_files")
-    program = ("import sys; sys.path.insert(0, sys.argv[1]); "
+    program = ("import sys; sys.path.insert(0, sys.argv[1]); " + DEPENDENCIES_ON_PATH +
                "from sockrepl.lesson_driver import LessonDriver; assert LessonDriver().names() == (); "
                "from sockrepl.cli import main; sys.exit(main(sys.argv[2:]))")
-    run = subprocess.run([sys.executable, "-I", "-S", "-c", program, str(site), "lesson"], cwd=tmp_path,
-                         capture_output=True, text=True, timeout=60)
+    run = subprocess.run([sys.executable, "-I", "-S", "-c", program, str(site), ":".join(DEPENDENCIES), "lesson"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert run.returncode == 2 and run.stdout == ""
     assert run.stderr == ("sockrepl: the lessons that come with sockrepl are missing "
                           "(a broken install? reinstall sockrepl)\n")
