@@ -1,9 +1,10 @@
 """`sockrepl run FILE` / `sockrepl run -`: the same commands without a terminal.
 
-Prints the transcript one flushed line per event. Exit status 0 when every
-line parsed, 2 when a line was malformed (a syscall error is a result, not a
-failure). Neither prompt_toolkit nor rich here: colours, when asked for, are
-theme.ansi's escapes.
+Prints the transcript one flushed line per event. Exit status, one meaning each:
+0 every line ran (a syscall error is a result, not a failure); 1 a well-formed
+command was refused (its process blocked or stopped, no such process...);
+2 a line was malformed (or FILE unreadable); 128+N a signal N stopped the run.
+Neither prompt_toolkit nor rich here: colours, when asked for, are theme.ansi's escapes.
 """
 
 import contextlib
@@ -12,6 +13,7 @@ import signal
 import sys
 from typing import BinaryIO, TextIO
 
+from sockrepl.commands import ParseError, parse
 from sockrepl.events import UsageError
 from sockrepl.render import event_lines, plain
 from sockrepl.session import Session
@@ -39,6 +41,17 @@ class StopOnSignal:
             raise Stop(signum)
 
 
+REFUSED, MALFORMED = 1, 2
+
+
+def _malformed(line: str) -> bool:
+    try:
+        parse(line)
+    except ParseError:
+        return True
+    return False
+
+
 def run_script(source: BinaryIO, out: TextIO, color: bool = False, width: int = 100) -> int:
     """Run every line of `source`; return the exit status."""
     if color:
@@ -64,7 +77,7 @@ def run_script(source: BinaryIO, out: TextIO, color: bool = False, width: int = 
             emit(session.poll())
             events = session.run_line(line)
             if any(isinstance(e, UsageError) for e in events):
-                status = 2
+                status = max(status, MALFORMED if _malformed(line) else REFUSED)
             emit(events, number)
             if line.strip() in ("exit", "quit"):
                 break

@@ -115,6 +115,7 @@ def _command(name: str, group: str, summary: str, shell=(), **kw) -> None:
 
 P = Param
 FD = P("fd", "fd")
+ADDR_OUT = (FD, P("a", "ignore", None, label="addr"), P("b", "ignore", None, label="addrlen"))
 
 _command("spawn", "processes", "start one real child process per name (they own their fds)",
          [P("names", "names")], options={"--user": "user", "--unprivileged": None},
@@ -144,17 +145,19 @@ _command("bind", "sockets", "give a socket an address: a phone number / a postal
          example="bind 3 srv.sock", syscall=True, check=check_bind_address)
 _command("close", "sockets", "close an fd: hang up (the peer reads EOF)", [FD], example="close 4", syscall=True)
 _command("getsockname", "sockets", "the address a socket is bound to",
-         [FD], c=(FD, P("a", "ignore", None), P("b", "ignore", None)), example="getsockname 3", syscall=True)
+         [FD], c=ADDR_OUT, example="getsockname 3", syscall=True)
 _command("getpeername", "sockets", "the address of the socket at the other end",
-         [FD], c=(FD, P("a", "ignore", None), P("b", "ignore", None)), example="getpeername 4", syscall=True)
+         [FD], c=ADDR_OUT, example="getpeername 4", syscall=True)
 _command("getsockopt", "sockets", "read a socket option (SO_PEERCRED, SO_TYPE, SO_SNDBUF, SO_RCVBUF, SO_ERROR)",
          [FD, P("level", "level", C.SOCKOPT_LEVELS["SOL_SOCKET"], skip_unless_fits=True), P("optname", "optname")],
-         c=(FD, P("level", "level"), P("optname", "optname"), P("v", "ignore", None), P("l", "ignore", None)),
+         c=(FD, P("level", "level"), P("optname", "optname"), P("v", "ignore", None, label="optval"),
+            P("l", "ignore", None, label="optlen")),
          example="getsockopt 4 SO_PEERCRED", syscall=True)
 _command("setsockopt", "sockets", "set SO_SNDBUF or SO_RCVBUF",
          [FD, P("level", "level", C.SOCKOPT_LEVELS["SOL_SOCKET"], skip_unless_fits=True), P("optname", "optname"),
           P("value", "optvalue")],
-         c=(FD, P("level", "level"), P("optname", "optname"), P("value", "optvalue"), P("l", "ignore", None)),
+         c=(FD, P("level", "level"), P("optname", "optname"), P("value", "optvalue"),
+            P("l", "ignore", None, label="optlen")),
          example="setsockopt 3 SO_SNDBUF 4096", syscall=True, check=check_setsockopt)
 _command("fcntl", "sockets", "switch O_NONBLOCK on or off (or F_GETFL / F_SETFL)",
          [FD, P("cmd", "fcntlop", label="O_NONBLOCK"), P("arg", "fcntlarg", None, label="on|off")],
@@ -163,7 +166,7 @@ _command("fcntl", "sockets", "switch O_NONBLOCK on or off (or F_GETFL / F_SETFL)
 _command("listen", "stream", "make a socket passive: turn the ringer on; BACKLOG bounds pending calls",
          [FD, P("backlog", "backlog")], example="listen 3 1", syscall=True)
 _command("accept", "stream", "take the next pending connection: pick up the phone (waits if none)",
-         [FD], c=(FD, P("want_addr", "outaddr", False, label="addr"), P("l", "ignore", None)),
+         [FD], c=(FD, P("want_addr", "outaddr", False, label="addr"), P("l", "ignore", None, label="addrlen")),
          example="accept 3", syscall=True)
 _command("connect", "stream", "connect to a listening socket's address: dial its number",
          [FD, P("addr", "addr", label="PATH")], c=(FD, P("addr", "addr"), P("addrlen", "addrlen", None)),
@@ -193,13 +196,13 @@ _command("sendto", "datagram", "post one datagram to an address: send a letter",
 _command("recvfrom", "datagram", "take one datagram and its sender's address: empty the mailbox",
          [FD, P("size", "size", 1024, label="LEN"), P("flags", "msgflags", 0)],
          c=(FD, P("buf", "ignore"), P("size", "size"), P("flags", "msgflags", 0),
-            P("want_addr", "outaddr", True, label="src_addr"), P("l", "ignore", None)),
+            P("want_addr", "outaddr", True, label="src_addr"), P("l", "ignore", None, label="addrlen")),
          example="recvfrom 3 10", syscall=True)
 
 _command("unlink", "files", "remove a file, e.g. a stale socket file", [P("path", "path")],
          example="unlink srv.sock", syscall=True)
 _command("stat", "files", "show a file's type and mode (a socket file is S_IFSOCK)", [P("path", "path")],
-         c=(P("path", "path"), P("st", "ignore", None)), example="stat srv.sock", syscall=True)
+         c=(P("path", "path"), P("st", "ignore", None, label="statbuf")), example="stat srv.sock", syscall=True)
 _command("open", "files", "try to open() a file (a socket file gives ENXIO: connect to it instead)",
          [P("path", "path"), P("flags", "openflags", C.OPEN_FLAGS["O_RDWR"])], example="open srv.sock",
          syscall=True)

@@ -39,7 +39,7 @@ class Engine:
 
     def __init__(self):
         sys.setswitchinterval(SWITCH_INTERVAL)
-        self.session = Session()
+        self.session = Session(interactive=True)
         self._on_async: Callable[[list[Event], concurrent.futures.Future[Snapshot]], None] | None = None
         self._jobs: list[tuple[Callable, concurrent.futures.Future]] = []
         self._lock = threading.Lock()
@@ -81,7 +81,7 @@ class Engine:
     def reset(self) -> list:
         """A fresh session in place of the current one; call it from a job (on the engine thread)."""
         events = self.session.close()
-        self.session = Session()
+        self.session = Session(interactive=True)
         return events
 
     def interrupt_wait(self) -> None:

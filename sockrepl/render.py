@@ -223,26 +223,27 @@ def _fcntl_lines(event: CallEvent) -> list[Fragments]:
 
 
 def _notes(command: Command, outcome: Outcome) -> list[Fragments]:
-    """One explanation line under a call, when there is something to learn from it."""
-    text = None
+    """An explanation line under a call for each thing there is to learn from it."""
+    texts: list[str] = []
     if outcome.failed:
         abstract = command.args.get("addr", b"").startswith(b"\0")
-        text = explain(command.name, C.ERRNO_NAMES.get(outcome.errno, ""), abstract)
+        texts = [text for text in [explain(command.name, C.ERRNO_NAMES.get(outcome.errno, ""), abstract)] if text]
     elif command.name in ("recv", "read", "recvfrom"):
-        text = _receive_note(command, outcome)
-    return [[("class:note", f"    ↳ {text}")]] if text else []
+        texts = _receive_notes(command, outcome)
+    return [[("class:note", f"    ↳ {text}")] for text in texts]
 
 
-def _receive_note(command: Command, outcome: Outcome) -> str | None:
-    out = outcome.out
+def _receive_notes(command: Command, outcome: Outcome) -> list[str]:
+    """Every note that applies: a datagram can be both truncated and from a sender with no address."""
+    out, notes = outcome.out, []
     full, size = out.get("datagram_len"), command.args["size"]
     if full is not None and full > size and not command.args.get("flags", 0) & MSG_TRUNC:
-        return f"truncated: the datagram had {full} bytes, the buffer {size}; the other {full - size} are lost"
+        notes.append(f"truncated: the datagram had {full} bytes, the buffer {size}; the other {full - size} are lost")
     if outcome.ret == 0 and out.get("sotype", SOCK_STREAM) == SOCK_STREAM:
-        return "0 bytes = end of file: the other side hung up (or shut down its writing side)"
+        notes.append("0 bytes = end of file: the other side hung up (or shut down its writing side)")
     if command.name == "recvfrom" and command.args.get("want_addr", True) and out.get("addrlen") == 0:
-        return "the sender has no address (it never called bind), so there is no way to reply"
-    return None
+        notes.append("the sender has no address (it never called bind), so there is no way to reply")
+    return notes
 
 
 def exit_lines(event: ExitEvent) -> list[Fragments]:

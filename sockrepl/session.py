@@ -57,7 +57,9 @@ def blocked_in(task: kernel.TaskState | None) -> tuple[str, int] | None:
 class Session:
     """One learner's processes and files: everything it starts, it also ends (`close`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, interactive: bool = False) -> None:
+        """`interactive`: a terminal's Ctrl-C can interrupt the current process (hints say so)."""
+        self.interactive = interactive
         self.scratch = Path(tempfile.mkdtemp(prefix="sockrepl-"))
         self.workers: dict[str, Worker] = {}
         self.departed: dict[str, str] = {}
@@ -68,6 +70,14 @@ class Session:
         self.closed = False
 
     # ---- entry points ---------------------------------------------------
+
+    def _unblock_hint(self, name: str) -> str:
+        """Ctrl-C reaches only the current process, and only at a terminal; a script can wait."""
+        if self.interactive and name == self.current:
+            return f"Ctrl-C (or interrupt {name}) ends it with EINTR, or run the command in another process"
+        if self.interactive:
+            return f"interrupt {name} ends it with EINTR, or run the command in another process"
+        return f"wait {name} waits for it, interrupt {name} ends it with EINTR"
 
     def run_line(self, line: str) -> list[Event]:
         try:
@@ -294,7 +304,7 @@ class Session:
             return [UsageError(
                 f"{worker.name} is blocked in {worker.waiting_in()}: "
                 "it cannot run another call until that one returns",
-                hint=f"interrupt it (Ctrl-C / interrupt {worker.name}), or run the command in another process")]
+                hint=self._unblock_hint(worker.name))]
         if kernel.run_state(worker.pid) in ("t", "T"):
             return [UsageError(f"{worker.name} is stopped", hint=f"kill {worker.name} SIGCONT resumes it")]
         request = _request(command)

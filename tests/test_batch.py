@@ -154,6 +154,16 @@ hint: sockets start at fd 3; `state` lists each process's fds
 """
 
 
+def test_a_refused_command_exits_1_not_2_and_never_mentions_ctrl_c():
+    result = run_sockrepl("spawn s\nsocket AF_UNIX SOCK_STREAM\nbind 3 s.sock\nlisten 3 1\naccept 3\n"
+                          "getsockname 3\n")
+    assert result.returncode == 1
+    refusal = result.stdout.decode().split("line 6: ")[1].splitlines()
+    assert refusal[:2] == ["error: s is blocked in accept(3): it cannot run another call until that one returns",
+                       "hint: wait s waits for it, interrupt s ends it with EINTR"]
+    assert run_sockrepl("spawn s\nbnd\nsocket AF_UNIX SOCK_STREAM\naccept 3\naccept 3\n").returncode == 2
+
+
 def test_syscall_errors_are_results_not_failures():
     result = run_sockrepl("spawn a\nsocket AF_UNIX SOCK_STREAM\nconnect 3 nowhere.sock\n")
     assert result.returncode == 0
@@ -222,7 +232,7 @@ def test_worker_killed_from_outside_is_reported_and_the_session_goes_on():
     assert feed(proc, "b: socket AF_UNIX SOCK_DGRAM") == "line 3: error: b is gone (killed by SIGKILL)\n"
     assert proc.stdout.readline() == b"hint: spawn b starts a new one\n"
     proc.stdin.close()
-    assert proc.wait(10) == 2
+    assert proc.wait(10) == 1  # a command for a dead process is refused, not malformed
     assert gone(pid_a)
 
 

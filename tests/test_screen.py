@@ -6,6 +6,11 @@ import re
 import pytest
 from test_repl import Terminal
 
+from sockrepl.events import UsageError
+from sockrepl.render import plain
+from sockrepl.session import Session
+from sockrepl.views import help_lines
+
 
 def backlog(term):
     """The backlog scenario: listen 3 1, c1 and c2 queued, c3 blocked in connect and current."""
@@ -55,3 +60,26 @@ def test_f2_and_panel_cycle_compact_full_off(tmp_path):
         term.type("panel sideways", r"usage: panel compact\|full\|off")
     finally:
         term.close()
+
+
+def test_help_names_every_c_argument():
+    text = plain(help_lines("accept"))
+    assert "  C form: accept(fd, [addr], [addrlen])" in text.splitlines()
+    assert "getsockname(fd, [addr], [addrlen])" in plain(help_lines("getsockname"))
+
+
+def test_the_blocked_hint_offers_ctrl_c_only_for_the_current_process():
+    session = Session(interactive=True)
+    try:
+        for line in ("spawn server client", "socket AF_UNIX SOCK_STREAM", "bind 3 s.sock", "listen 3 1", "accept 3"):
+            session.run_line(line)
+        here = session.run_line("getsockname 3")[0]
+        there = session.run_line("client: close 3")
+        session.run_line("use client")
+        elsewhere = session.run_line("server: getsockname 3")[0]
+    finally:
+        session.close()
+    assert isinstance(here, UsageError) and here.hint.startswith("Ctrl-C (or interrupt server) ends it with EINTR")
+    assert isinstance(elsewhere, UsageError) and "Ctrl-C" not in elsewhere.hint
+    assert elsewhere.hint.startswith("interrupt server ends it with EINTR")
+    assert there  # the client is not blocked: its command ran
