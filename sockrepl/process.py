@@ -22,6 +22,7 @@ BYTE_FIELDS = ("addr", "data", "path")  # as worker.BYTE_FIELDS: the worker is s
 
 WORKER_SCRIPT = str(Path(__file__).with_name("worker.py"))
 HELLO_SECONDS = 10.0
+READ_SIZE = 1 << 20
 
 
 class WorkerGone(Exception):
@@ -77,7 +78,7 @@ class Worker:
     def _fill(self) -> None:
         while True:
             try:
-                chunk = os.read(self.reply_fd, 1 << 20)
+                chunk = os.read(self.reply_fd, READ_SIZE)
             except BlockingIOError:
                 break
             except OSError:
@@ -86,6 +87,8 @@ class Worker:
                 self._eof = True
                 break
             self._buffer += chunk
+            if len(chunk) < READ_SIZE:
+                break  # drained for now: anything later makes the pipe readable again
         while b"\n" in self._buffer:
             line, _, rest = bytes(self._buffer).partition(b"\n")
             self._buffer = bytearray(rest)

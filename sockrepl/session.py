@@ -316,7 +316,7 @@ class Session:
 
     def _await(self, worker: Worker, command: Command) -> list[Event]:
         """Until the call replies, dies, or the kernel shows it asleep in the call."""
-        delay = 0.0001
+        delay = 0.001
         deadline = time.monotonic() + SETTLE_SECONDS
         while True:
             reply, gone = worker.take_reply(delay)

@@ -104,6 +104,13 @@ def _read_repeat(line: str, i: int) -> tuple[int, int]:
 
 def split_shell(line: str) -> list[Token]:
     """Split on blanks; quoted strings become data; `A | B` joins into `A|B`."""
+    if '"' not in line and "'" not in line:  # most lines: str.split() splits where isspace() says
+        return _join_pipes([Token(word) for word in line.split()])
+    return _join_pipes(_lex(line))
+
+
+def _lex(line: str) -> list[Token]:
+    """Words and quoted strings, one character at a time."""
     tokens: list[Token] = []
     i = 0
     while i < len(line):
@@ -121,7 +128,7 @@ def split_shell(line: str) -> list[Token]:
             j += 1
         tokens.append(Token(line[i:j]))
         i = j
-    return _join_pipes(tokens)
+    return tokens
 
 
 def _repeat(data: bytes, count: int) -> bytes:

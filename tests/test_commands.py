@@ -3,8 +3,11 @@
 import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sockrepl.commands import REGISTRY, Command, ParseError, parse
+from sockrepl.syntax import _join_pipes, _lex, split_shell
 
 STREAM, DGRAM, NONBLOCK = 1, 2, 0o4000
 
@@ -142,3 +145,9 @@ def test_undecodable_bytes_are_escaped_in_messages():
 def test_undecodable_bytes_round_trip_into_data():
     line = b'write 4 "\xff\xfe"'.decode("utf-8", "surrogateescape")
     assert parse(line).args["data"] == b"\xff\xfe"
+
+
+@given(st.text(alphabet=st.characters(blacklist_characters="\"'"), max_size=40))
+def test_lines_without_quotes_split_as_the_general_lexer_splits_them(line):
+    """split_shell's shortcut for quote-free lines (str.split) must cut where the lexer cuts."""
+    assert split_shell(line) == _join_pipes(_lex(line))
