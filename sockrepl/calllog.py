@@ -23,6 +23,11 @@ class CallRecord:
     `sockets` are the inodes of the sockets the call created (socket, socketpair,
     accept), as /proc/PID/fd showed them when it returned: the kernel's names
     for them, which outlive the fd numbers (those are reused).
+    `inode` is the socket the call's fd named when the call started; `peer` the socket
+    at the other end, as the kernel said then: for connect and sendto the socket the
+    address led to, for accept the caller's socket the new one is connected to, else
+    the peer of `inode`. `queued`: a listener's pending callers when the call started
+    (a close of the listener resets them). A timeline ties calls by these, never by order.
     """
 
     seq: int
@@ -33,6 +38,9 @@ class CallRecord:
     phase: str
     outcome: Outcome | None
     sockets: tuple[int, ...] = ()
+    inode: int | None = None
+    peer: int | None = None
+    queued: tuple[int, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -49,6 +57,7 @@ class ExitRecord:
     pid: int
     signal: int | None
     code: int | None
+    sent_by_user: bool = False  # the death followed the user's `kill NAME SIGNAL`
 
 
 Record = CallRecord | ExitRecord
@@ -64,14 +73,16 @@ class CallLog:
     def records(self) -> tuple[Record, ...]:
         return tuple(self._records)
 
-    def add_call(self, event: CallEvent, pid: int, sockets: tuple[int, ...] = ()) -> CallRecord:
+    def add_call(self, event: CallEvent, pid: int, sockets: tuple[int, ...] = (),
+                 inode: int | None = None, peer: int | None = None, queued: tuple[int, ...] = ()) -> CallRecord:
         record = CallRecord(len(self._records) + 1, event.process, pid, event.command.args.get("fd"),
-                            event.command, event.phase, event.outcome, sockets)
+                            event.command, event.phase, event.outcome, sockets, inode, peer, queued)
         self._records.append(record)
         return record
 
-    def add_exit(self, event: ExitEvent) -> ExitRecord:
-        record = ExitRecord(len(self._records) + 1, event.process, event.pid, event.signal, event.code)
+    def add_exit(self, event: ExitEvent, sent_by_user: bool = False) -> ExitRecord:
+        record = ExitRecord(len(self._records) + 1, event.process, event.pid, event.signal, event.code,
+                            sent_by_user)
         self._records.append(record)
         return record
 

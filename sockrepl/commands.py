@@ -218,6 +218,10 @@ _command("help", "inspection", "list the commands, or show one command's usage",
 _command("man", "inspection", "a system call's manual in short: signature, return value, errors",
          [P("topic", "word")], example="man accept")
 
+_command("timeline", "inspection", "the session as a sequence diagram: a lane per process, arrows where the "
+         "kernel tied two calls (N: the last N events)", [P("count", "count", None, label="N")],
+         example="timeline 20")
+
 _command("lesson", "lessons", "list the lessons, or start one", [P("topic", "word", None, label="NAME")],
          example="lesson phone")
 _command("next", "lessons", "run the lesson's next step", example="next")
@@ -228,6 +232,11 @@ _command("goto", "lessons", "replay the lesson up to step N", [P("step", "int")]
 _command("panel", "session", "how much room the panel takes: compact (default), full or off (F2 cycles)",
          [P("mode", "word", None, label="compact|full|off")], example="panel full")
 _command("clear", "session", "clear the screen (Ctrl-L)", example="clear")
+_command("step", "session", "start a step named TITLE: `export lesson` groups the commands after it",
+         [P("title", "word")], example='step "Dial"')
+_command("export", "session", "write the session so far as a lesson, mermaid, html, svg or markdown file "
+         "(relative PATH: where sockrepl started)", [P("format", "format"), P("path", "word", None)],
+         options={"--force": None}, example="export lesson my-lesson.md")
 _command("exit", "session", "leave sockrepl (Ctrl-D): every process and socket file goes", aliases=("quit",),
          example="exit")
 

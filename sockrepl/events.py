@@ -97,7 +97,7 @@ class ProcessTable:
 class View:
     """Output drawn from a snapshot or the registry: state, ss, ls, help, man."""
 
-    kind: str  # "state" | "state-json" | "ss" | "ls" | "help" | "man"
+    kind: str  # "state" | "state-json" | "ss" | "ls" | "help" | "man" | "timeline"
     data: Any = None
 
 

@@ -19,8 +19,8 @@ import threading
 import time
 from pathlib import Path
 
+from sockrepl import callsite, kernel
 from sockrepl import constants as C
-from sockrepl import kernel
 from sockrepl.calllog import CallLog, Record, created_fds
 from sockrepl.commands import MAX_PROCESSES, Command, ParseError, parse
 from sockrepl.events import (
@@ -37,6 +37,7 @@ from sockrepl.events import (
     View,
 )
 from sockrepl.process import Worker, WorkerGone, start_workers
+from sockrepl.state import Snapshot, TimelineView, Typed, take_snapshot
 
 SETTLE_SECONDS = 2.0
 IDLE_SYSCALLS = {("read", 0), ("write", 1)}  # the worker waiting for, or answering, the session
@@ -44,6 +45,9 @@ STOPS = {signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU}
 HARMLESS = {signal.SIGCHLD, signal.SIGURG, signal.SIGWINCH}  # ignored by default; every other default kills
 LESSON_COMMANDS = {"lesson", "next", "back", "reset", "goto"}
 SCREEN_COMMANDS = {"panel", "clear"}  # the interactive front end's; a script has no screen
+SESSION_COMMANDS = {"spawn", "use", "ps", "kill", "state", "ss", "ls", "help", "man", "exit", "step",
+                    "timeline", "export", *LESSON_COMMANDS, *SCREEN_COMMANDS}
+UNTYPED = {"export", "exit", *LESSON_COMMANDS, *SCREEN_COMMANDS}  # not part of what an export replays
 
 
 def blocked_in(task: kernel.TaskState | None) -> tuple[str, int] | None:
@@ -66,6 +70,10 @@ class Session:
         self.current: str | None = None
         self.created_files: dict[str, tuple[int, int]] = {}  # absolute path -> (dev, inode) of the file bound
         self.log = CallLog()  # what the session did: `history` reads it
+        self.started_in = Path.cwd()  # exports write relative paths here, not in the scratch dir
+        self.keep_states = False  # a front end that can export asks for a snapshot after each command
+        self.typed: list[Typed] = []
+        self._sites: dict[str, callsite.Site] = {}  # a process's call in flight: the sockets it named
         self.cancel_wait = threading.Event()  # set by an interactive front end's Ctrl-C during `wait`
         self.closed = False
 
@@ -91,6 +99,7 @@ class Session:
     def execute(self, command: Command) -> list[Event]:
         handler = getattr(self, f"_do_{command.name}", None)
         events: list[Event]
+        process = self._runs_in(command)
         if command.name in LESSON_COMMANDS:
             events = [Notice("lesson commands work in the interactive mode: sockrepl lesson NAME", "warn")]
         elif command.name in SCREEN_COMMANDS:
@@ -99,8 +108,18 @@ class Session:
             events = handler(command)
         else:
             events = self._syscall(command)
-        self._record(events)
-        return events + self.poll()
+        self._record(events, by_user=command.name == "kill")
+        events += self.poll()
+        if command.name not in UNTYPED:
+            snapshot = self.snapshot() if self.keep_states else None
+            self.typed.append(Typed(command, process, tuple(events), snapshot))
+        return events
+
+    def _runs_in(self, command: Command) -> str | None:
+        """The process a command acts in when it is a call (or waits for one); None for session commands."""
+        if command.name in SESSION_COMMANDS:
+            return None
+        return command.args.get("name") or command.process or self.current
 
     def poll(self) -> list[Event]:
         """Results of blocked calls that the kernel released, and processes that died.
@@ -119,12 +138,12 @@ class Session:
         """The session's own record of its calls and exits, oldest first (calllog.py)."""
         return self.log.records
 
-    def _record(self, events: list[Event]) -> None:
-        """Log the calls and exits of one command or poll, with the sockets a call created."""
+    def _record(self, events: list[Event], by_user: bool = False) -> None:
+        """Log the calls and exits of one command or poll, with the sockets each call touched."""
         for event in events:
             if isinstance(event, ExitEvent):
                 if not event.at_exit:
-                    self.log.add_exit(event)
+                    self.log.add_exit(event, by_user)
                 continue
             if not isinstance(event, CallEvent):
                 continue
@@ -132,7 +151,14 @@ class Session:
             pid = worker.pid if worker else next(
                 (e.pid for e in events if isinstance(e, ExitEvent) and e.process == event.process), 0)
             fds = created_fds(event.command, event.outcome) if worker else ()
-            self.log.add_call(event, pid, tuple(kernel.socket_inode(pid, fd) or 0 for fd in fds))
+            sockets = tuple(kernel.socket_inode(pid, fd) or 0 for fd in fds)
+            site = self._sites.get(event.process, callsite.Site(None, None))
+            if event.phase != "unfinished":
+                self._sites.pop(event.process, None)
+            peer = site.peer
+            if event.command.name == "accept" and sockets and sockets[0]:
+                peer = callsite.accepted_peer(sockets[0])
+            self.log.add_call(event, pid, sockets, site.inode, peer, site.queued)
 
     def watch_fds(self) -> list[int]:
         return [w.reply_fd for w in self.workers.values()]
@@ -308,6 +334,7 @@ class Session:
         if kernel.run_state(worker.pid) in ("t", "T"):
             return [UsageError(f"{worker.name} is stopped", hint=f"kill {worker.name} SIGCONT resumes it")]
         request = _request(command)
+        self._sites[worker.name] = callsite.at_start(worker.pid, command, self.scratch)
         try:
             worker.send(request)
         except WorkerGone:
@@ -406,9 +433,7 @@ class Session:
 
     # ---- inspection ------------------------------------------------------
 
-    def snapshot(self):
-        from sockrepl.state import take_snapshot
-
+    def snapshot(self) -> Snapshot:
         return take_snapshot(self)
 
     def _do_state(self, command: Command) -> list[Event]:
@@ -419,6 +444,12 @@ class Session:
 
     def _do_ls(self, command: Command) -> list[Event]:
         return [View("ls", self.snapshot())]
+
+    def _do_timeline(self, command: Command) -> list[Event]:
+        return [View("timeline", TimelineView(self.history, self.snapshot(), command.args.get("count")))]
+
+    def _do_step(self, command: Command) -> list[Event]:
+        return []  # a mark in the typed log: `export lesson` starts a step here
 
     def _do_help(self, command: Command) -> list[Event]:
         return [View("help", command.args.get("topic"))]

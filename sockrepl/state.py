@@ -14,7 +14,9 @@ from typing import overload
 
 from sockrepl import kernel
 from sockrepl.analogy import label, short_label
-from sockrepl.calllog import bytes_sent
+from sockrepl.calllog import Record, bytes_sent
+from sockrepl.commands import Command
+from sockrepl.events import Event
 
 TYPES = {1: "STREAM", 2: "DGRAM", 5: "SEQPACKET"}
 TCP_ESTABLISHED, TCP_CLOSE, TCP_LISTEN = 1, 7, 10
@@ -137,6 +139,30 @@ class Snapshot:
 
     def process(self, name: str) -> ProcessView | None:
         return next((p for p in self.processes if p.name == name), None)
+
+
+@dataclass(frozen=True)
+class Typed:
+    """One command as typed, where it ran, what it printed, and the kernel's state after it.
+
+    The exports read these: a lesson is the commands, their output and a few state checks.
+    `process` is None for a session command (spawn, kill, use...); `snapshot` is None
+    when the session was not asked to keep states (the lesson checker does not).
+    """
+
+    command: Command
+    process: str | None
+    events: tuple[Event, ...]
+    snapshot: Snapshot | None
+
+
+@dataclass(frozen=True)
+class TimelineView:
+    """What `timeline` draws: the call log, the kernel's state now, and how many events (None: all)."""
+
+    records: tuple[Record, ...]
+    snapshot: Snapshot
+    last: int | None
 
 
 def _json(snapshot: Snapshot) -> dict:

@@ -93,6 +93,10 @@ def view_lines(view: View, width: int = 80) -> list:
         return help_lines(view.data, width)
     if view.kind == "man":
         return man_lines(view.data, width)
+    if view.kind == "timeline":
+        from sockrepl.timeline import timeline_lines
+
+        return timeline_lines(view.data.records, view.data.snapshot, width, view.data.last)
     from sockrepl import panel
 
     return panel.view_lines(view, width)

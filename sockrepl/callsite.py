@@ -1,0 +1,74 @@
+"""Which sockets a call touched, read from the kernel at the moment of the call.
+
+A timeline ties a write to the read that got its bytes, a close to the EOF it
+caused, a connect to the accept that took it. fd numbers are reused, so the ties
+are made with the kernel's names for sockets (inodes), read when the call starts
+(the fd may be gone after a close) and, for accept, when it returns. One sock_diag
+dump per call that can be tied; none for the others.
+"""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from sockrepl import kernel
+from sockrepl.commands import Command
+
+TIED_AT_START = ("connect", "sendto", "send", "write", "close", "shutdown")
+ESTABLISHED = 1
+
+
+@dataclass(frozen=True)
+class Site:
+    """The socket the call's fd named, and the one at its other end (or that its address led to)."""
+
+    inode: int | None
+    peer: int | None
+    queued: tuple[int, ...] = ()  # a listener's pending callers (their inodes): a close resets them
+
+
+def at_start(pid: int, command: Command, scratch: Path) -> Site:
+    """Read before the call runs: after a close, the fd says nothing any more."""
+    fd = command.args.get("fd")
+    inode = kernel.socket_inode(pid, fd) if isinstance(fd, int) else None
+    if command.name not in TIED_AT_START or inode is None:
+        return Site(inode, None)
+    try:
+        table = kernel.read_unix_sockets()
+    except OSError:
+        return Site(inode, None)
+    if table.limited:
+        return Site(inode, None)
+    address = command.args.get("addr")
+    if command.name in ("connect", "sendto") and isinstance(address, bytes):
+        return Site(inode, _bound_to(address, table, scratch))
+    sock = table.sockets.get(inode)
+    if sock is None:
+        return Site(inode, None)
+    return Site(inode, sock.peer or None, sock.icons)
+
+
+def accepted_peer(inode: int) -> int | None:
+    """The caller's socket an accepted socket is connected to (the kernel's UNIX_DIAG_PEER)."""
+    try:
+        table = kernel.read_unix_sockets()
+    except OSError:
+        return None
+    sock = table.sockets.get(inode)
+    return sock.peer or None if sock else None
+
+
+def _bound_to(address: bytes, table: kernel.SocketTable, scratch: Path) -> int | None:
+    """The socket an address leads to: by name for an abstract one, by the file's inode for a path."""
+    if address.startswith(b"\0"):
+        return next((s.inode for s in table.sockets.values() if s.name == address), None)
+    path = address.split(b"\0", 1)[0]
+    if not path:
+        return None
+    try:
+        file_inode = os.stat(os.path.join(os.fsencode(scratch), path)).st_ino
+    except OSError:
+        return None
+    binders = [s for s in table.sockets.values()
+               if s.vfs and s.vfs[1] == file_inode and (s.type == 2 or s.state != ESTABLISHED)]
+    return binders[0].inode if binders else None
