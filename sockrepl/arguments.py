@@ -13,7 +13,6 @@ from sockrepl import constants as C
 from sockrepl.syntax import DATA_MAX, SUN_PATH_MAX, SyntaxProblem, Token, encode, parse_flags, parse_int
 
 RECV_MAX = 1024 * 1024
-EXPORT_FORMATS = ("lesson", "mermaid", "html", "svg", "markdown")
 
 
 def _word(tok: Token) -> str:
@@ -170,7 +169,6 @@ CONVERTERS: dict[str, Callable[[Token], Any]] = {
     "seconds": _seconds,
     "word": _word,
     "count": lambda t: parse_int(t.text, "the number of events", 1),
-    "format": _choice(EXPORT_FORMATS),
     "ignore": lambda t: None,
     "outaddr": _out_address,
 }

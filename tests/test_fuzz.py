@@ -107,6 +107,7 @@ VALUES = {
     "disposition": st.sampled_from(["ignore", "default"]),
     "seconds": st.sampled_from(["0", "0.01", "0.05"]),
     "word": st.sampled_from([*list(REGISTRY), "nosuch", "SOCK_STREAM"]),
+    "count": st.sampled_from(["1", "3", "100"]),
     "ignore": st.sampled_from(["buf", "&len", "sizeof(addr)", "NULL", "sv"]),
     "outaddr": st.sampled_from(["NULL", "&addr", "0"]),
 }
