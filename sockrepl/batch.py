@@ -17,6 +17,7 @@ from sockrepl.commands import ParseError, parse
 from sockrepl.events import UsageError
 from sockrepl.render import event_lines, plain
 from sockrepl.session import Session
+from sockrepl.textsafe import visible
 
 
 class Stop(Exception):
@@ -69,7 +70,7 @@ def run_script(source: BinaryIO, out: TextIO, color: bool = False, width: int = 
 
     stop = StopOnSignal()
     session = Session()
-    print(f"sockrepl: scratch directory {session.scratch} (relative paths live here)", file=sys.stderr)
+    print(f"sockrepl: scratch directory {visible(str(session.scratch))} (relative paths live here)", file=sys.stderr)
     status = 0
     try:
         for number, raw in enumerate(source, 1):

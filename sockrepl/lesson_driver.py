@@ -9,6 +9,8 @@ student may type their own commands between steps, and is warned before
 
 import asyncio
 
+from sockrepl.textsafe import visible, visible_lines
+
 COMMANDS = {"lesson", "next", "back", "reset", "goto"}
 
 
@@ -46,7 +48,8 @@ class LessonDriver:
     def status(self) -> str:
         if not self.lesson:
             return ""
-        return f"{self.lesson.name}: step {min(self.position + 1, len(self.lesson.steps))}/{len(self.lesson.steps)}"
+        steps = len(self.lesson.steps)
+        return f"{visible(self.lesson.name)}: step {min(self.position + 1, steps)}/{steps}"
 
     async def start(self, repl) -> None:
         """Begin the lesson given on the command line."""
@@ -85,20 +88,20 @@ class LessonDriver:
             try:
                 names = list(lesson_files())
             except LessonError as error:
-                repl.say(f"error: {error.message}", "class:error")
+                repl.say(f"error: {visible(error.message)}", "class:error")
                 return
             for name in names:
                 try:
                     lesson = load(name)
-                    repl.say(f"  {name:<13} {lesson.title} — {lesson.summary}", "")
+                    repl.say(f"  {visible(name):<13} {visible(lesson.title)} — {visible(lesson.summary)}", "")
                 except LessonError as error:
-                    repl.say(f"  {name:<13} cannot be read: {error}", "class:error")
+                    repl.say(f"  {visible(name):<13} cannot be read: {visible(str(error))}", "class:error")
             repl.say("lesson NAME starts one", "class:hint")
             return
         try:
             lesson = load(rest[0])
         except LessonError as error:
-            repl.say(f"error: {error.message}", "class:error")
+            repl.say(f"error: {visible(error.message)}", "class:error")
             return
         await self._begin(repl, lesson)
 
@@ -151,7 +154,8 @@ class LessonDriver:
             if not quiet:
                 repl.print_events(events)
             if mismatch:
-                repl.say(f"⚠ the kernel did not do what the lesson expects — {mismatch}", "class:warn")
+                repl.say(f"⚠ the kernel did not do what the lesson expects — {visible_lines(mismatch)}",
+                         "class:warn")
         self.position += 1
 
     def _act(self, session, action):
@@ -165,7 +169,7 @@ class LessonDriver:
         if self.position >= len(steps):
             if self.lesson.outro:
                 repl.show_markdown(self.lesson.outro)
-            repl.say(f"end of the lesson {self.lesson.name}: reset starts again, lesson lists the others",
+            repl.say(f"end of the lesson {visible(self.lesson.name)}: reset starts again, lesson lists the others",
                      "class:hint")
             return
         step = steps[self.position]

@@ -18,6 +18,7 @@ from sockrepl.events import (
     View,
 )
 from sockrepl.explain import explain
+from sockrepl.textsafe import visible
 
 Fragments = list[tuple[str, str]]
 STRSIZE = 32
@@ -298,11 +299,12 @@ def process_table_lines(table: ProcessTable) -> list[Fragments]:
 
 
 def usage_lines(event: UsageError) -> list[Fragments]:
-    lines = [[("class:error", f"error: {event.message}")]]
+    """Messages quote what was typed: each line is made visible, whatever built it."""
+    lines = [[("class:error", f"error: {visible(event.message)}")]]
     if event.usage:
-        lines.append([("class:usage", f"usage: {event.usage}")])
+        lines.append([("class:usage", f"usage: {visible(event.usage)}")])
     if event.hint:
-        lines.append([("class:hint", f"hint: {event.hint}")])
+        lines.append([("class:hint", f"hint: {visible(event.hint)}")])
     return lines
 
 
@@ -317,7 +319,7 @@ def event_lines(event, width: int = 80) -> list[Fragments]:
     if isinstance(event, SpawnEvent):
         return spawn_lines(event)
     if isinstance(event, Notice):
-        return [[(f"class:{event.kind}", line)] for line in event.text.splitlines()]
+        return [[(f"class:{event.kind}", visible(line))] for line in event.text.split("\n")]
     if isinstance(event, UsageError):
         return usage_lines(event)
     if isinstance(event, ProcessTable):

@@ -148,7 +148,7 @@ class Repl:
                 (" Ctrl-D ", " quit  ", 1)]
         if self.lesson.active:
             keys += [(" Enter ", f" next step ({self.lesson.status()})  ", 0)]
-        return [*keys, ("", f"scratch: {self.engine.session.scratch}", 5)]
+        return [*keys, ("", f"scratch: {visible(str(self.engine.session.scratch))}", 5)]
 
     def context(self) -> Context:
         snap = self.snapshot
@@ -186,7 +186,7 @@ class Repl:
 
     def echo(self, source: str) -> None:
         """A lesson's command, shown as if it had been typed at the prompt."""
-        name, _sep, rest = source.partition(">")
+        name, _sep, rest = visible(source).partition(">")
         name = name.strip() or self.engine.session.current or "sockrepl"
         self.print_lines([[(process_style(name), name), ("", "> "), *highlight(rest.strip())]])
 
@@ -313,7 +313,8 @@ class Repl:
         self.loop.add_signal_handler(signal.SIGINT, self.engine.interrupt_wait)
         try:
             events = await asyncio.wrap_future(self.started.events)
-            self.say(f"sockrepl: scratch directory {self.engine.session.scratch} (relative paths live here)")
+            self.say(f"sockrepl: scratch directory {visible(str(self.engine.session.scratch))} "
+                     "(relative paths live here)")
             self.print_events(events)
             self.say("help: commands · man CALL: a system call · lesson: guided lessons · Ctrl-D: quit",
                      "class:hint")

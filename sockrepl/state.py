@@ -17,6 +17,7 @@ from sockrepl.analogy import label, short_label
 from sockrepl.calllog import Record, bytes_sent
 from sockrepl.commands import Command
 from sockrepl.events import Event
+from sockrepl.textsafe import visible
 
 TYPES = {1: "STREAM", 2: "DGRAM", 5: "SEQPACKET"}
 TCP_ESTABLISHED, TCP_CLOSE, TCP_LISTEN = 1, 7, 10
@@ -197,12 +198,12 @@ def display_name(name: None) -> None: ...
 @overload
 def display_name(name: bytes | None) -> str | None: ...
 def display_name(name: bytes | None) -> str | None:
-    """`srv.sock`, or `@name` for an abstract address; undecodable bytes escaped."""
+    """`srv.sock`, or `@name` for an abstract address; control characters and undecodable bytes escaped."""
     if name is None:
         return None
     if name.startswith(b"\0"):
-        return "@" + name[1:].decode("utf-8", "backslashreplace").replace("\0", "@")
-    return name.decode("utf-8", "backslashreplace")
+        return "@" + visible(name[1:].decode("utf-8", "surrogateescape").replace("\0", "@"))
+    return visible(name.decode("utf-8", "surrogateescape"))
 
 
 def take_snapshot(session) -> Snapshot:
@@ -293,7 +294,8 @@ def _process_view(proc: ProcessFacts, table, owners, queued_on) -> ProcessView:
         if sock is not None:
             fds.append(_fd_view(fd, sock, table, owners, queued_on, blocked))
         else:
-            others.append(OtherFd(fd, target.path or f"socket:[{target.inode}] (not AF_UNIX)"))
+            shown = visible(target.path) if target.path else f"socket:[{target.inode}] (not AF_UNIX)"
+            others.append(OtherFd(fd, shown))
     stopped = bool(task and task.state in "tT")
     return ProcessView(proc.name, proc.pid, proc.uid, proc.fds is not None, proc.current, stopped, blocked,
                        tuple(fds), tuple(others))

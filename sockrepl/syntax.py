@@ -8,6 +8,8 @@ decoded with surrogateescape), so data turns back into the exact bytes typed.
 import re
 from dataclasses import dataclass
 
+from sockrepl.textsafe import visible
+
 SUN_PATH_MAX = 108
 C_INT_MIN, C_INT_MAX = -(2**31), 2**31 - 1
 DATA_MAX = 4 * 1024 * 1024
@@ -48,7 +50,7 @@ def encode(text: str) -> bytes:
 
 def shown(text: str, limit: int = 40) -> str:
     """A word as typed, quoted for a message: undecodable bytes escaped, a long one cut."""
-    word = encode(text).decode("utf-8", "backslashreplace")
+    word = visible(text)
     return "'" + (word if len(word) <= limit else word[: limit - 1] + "…") + "'"
 
 

@@ -36,3 +36,8 @@ def visible(text: str) -> str:
     if text.isprintable() and text.isascii():
         return text
     return "".join(_escape(c) if _unsafe(c) else c for c in text)
+
+
+def visible_lines(text: str) -> str:
+    """`visible()` for each line of a text meant to span lines: its newlines stay, nothing else does."""
+    return "\n".join(visible(line) for line in text.split("\n"))
