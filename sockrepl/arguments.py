@@ -222,3 +222,12 @@ def check_fcntl(args: dict) -> None:
 def check_bind_address(args: dict) -> None:
     if args["addr"] == b"\0":
         raise SyntaxProblem("an abstract name needs at least one character after @", 'for autobind use ""')
+
+
+def check_why(args: dict) -> None:
+    """`why`, `why NAME`, `why NAME fd N`, `why fd N`: the word fd, then a number."""
+    if args["name"] == "fd" and args["keyword"] is not None and args["fd"] is None:
+        args["name"], args["fd"], args["keyword"] = None, parse_int(args["keyword"], "the fd"), "fd"
+    if (args["keyword"] is None) != (args["fd"] is None) or args["keyword"] not in (None, "fd"):
+        raise SyntaxProblem("after the process name, say which fd as: fd N", "e.g. why server fd 4")
+    del args["keyword"]

@@ -17,6 +17,7 @@ from sockrepl.arguments import (
     check_fcntl,
     check_len,
     check_setsockopt,
+    check_why,
     name,
 )
 from sockrepl.syntax import Line, SyntaxProblem, Token, shown, split_line
@@ -213,6 +214,9 @@ _command("ls", "files", "list the session's socket files, like ls -l", example="
 _command("state", "inspection", "print the state panel (--json: one line of JSON)",
          options={"--json": None}, example="state")
 _command("ss", "inspection", "the kernel's view of the session's sockets, like ss -xap", example="ss")
+_command("why", "inspection", "why the last call blocked, failed or surprised: the reasons, with the kernel's evidence",
+         [P("name", "name", None), P("keyword", "word", None, label="fd"), P("fd", "fd", None, label="N")],
+         example="why c3", check=check_why)
 _command("help", "inspection", "list the commands, or show one command's usage",
          [P("topic", "word", None)], example="help bind")
 _command("man", "inspection", "a system call's manual in short: signature, return value, errors",

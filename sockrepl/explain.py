@@ -1,4 +1,4 @@
-"""The one line printed under a failed call: what probably happened, what to try.
+"""The one line printed under a call: what probably happened, what to try.
 
 The kernel answers (the errno, as strace prints it); this module only explains,
 in the lecture's words (phone for stream sockets, mail for datagrams). Every
@@ -6,6 +6,13 @@ line matches what Linux does on AF_UNIX (docs/kernel-notes.md), e.g. the backlog
 holds backlog + 1, and recv on an unconnected stream socket is EINVAL, not
 ENOTCONN. Pure data: a call-specific table, then one line per errno.
 """
+
+from sockrepl import constants as C
+from sockrepl.commands import Command
+from sockrepl.events import Outcome
+
+MSG_TRUNC = C.MSG_FLAGS["MSG_TRUNC"]
+SOCK_STREAM = C.SOCKET_TYPES["SOCK_STREAM"]
 
 # Python's errno.errorcode names a few numbers differently from strace; the
 # table uses strace's names (95 is EOPNOTSUPP there, ENOTSUP in Python).
@@ -173,3 +180,30 @@ def explain(call: str, errno_name: str, abstract: bool = False) -> str | None:
     if abstract and (call, name) in ABSTRACT_ERRORS:
         return ABSTRACT_ERRORS[(call, name)]
     return CALL_ERRORS.get((call, name)) or ERRORS.get(name)
+
+
+def notes(command: Command, outcome: Outcome) -> list[str]:
+    """The `↳` lines under a call: why it failed, or each surprise in its result.
+
+    `why` starts from the same lines (why.py), so the two never disagree.
+    """
+    if outcome.failed:
+        abstract = command.args.get("addr", b"").startswith(b"\0")
+        text = explain(command.name, C.ERRNO_NAMES.get(outcome.errno, ""), abstract)
+        return [text] if text else []
+    if command.name in ("recv", "read", "recvfrom"):
+        return _receive_notes(command, outcome)
+    return []
+
+
+def _receive_notes(command: Command, outcome: Outcome) -> list[str]:
+    """Every note that applies: a datagram can be both truncated and from a sender with no address."""
+    out, found = outcome.out, []
+    full, size = out.get("datagram_len"), command.args["size"]
+    if full is not None and full > size and not command.args.get("flags", 0) & MSG_TRUNC:
+        found.append(f"truncated: the datagram had {full} bytes, the buffer {size}; the other {full - size} are lost")
+    if outcome.ret == 0 and out.get("sotype", SOCK_STREAM) == SOCK_STREAM:
+        found.append("0 bytes = end of file: the other side hung up (or shut down its writing side)")
+    if command.name == "recvfrom" and command.args.get("want_addr", True) and out.get("addrlen") == 0:
+        found.append("the sender has no address (it never called bind), so there is no way to reply")
+    return found

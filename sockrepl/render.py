@@ -17,15 +17,13 @@ from sockrepl.events import (
     UsageError,
     View,
 )
-from sockrepl.explain import explain
+from sockrepl.explain import notes
 from sockrepl.textsafe import visible
 
 Fragments = list[tuple[str, str]]
 STRSIZE = 32
 SOCKADDR_UN_SIZE = 110
 PROCESS_STYLES = 6
-MSG_TRUNC = C.MSG_FLAGS["MSG_TRUNC"]
-SOCK_STREAM = C.SOCKET_TYPES["SOCK_STREAM"]
 
 _ESCAPES = {9: "\\t", 10: "\\n", 11: "\\v", 12: "\\f", 13: "\\r", 34: '\\"', 92: "\\\\"}
 
@@ -225,26 +223,7 @@ def _fcntl_lines(event: CallEvent) -> list[Fragments]:
 
 def _notes(command: Command, outcome: Outcome) -> list[Fragments]:
     """An explanation line under a call for each thing there is to learn from it."""
-    texts: list[str] = []
-    if outcome.failed:
-        abstract = command.args.get("addr", b"").startswith(b"\0")
-        texts = [text for text in [explain(command.name, C.ERRNO_NAMES.get(outcome.errno, ""), abstract)] if text]
-    elif command.name in ("recv", "read", "recvfrom"):
-        texts = _receive_notes(command, outcome)
-    return [[("class:note", f"    ↳ {text}")] for text in texts]
-
-
-def _receive_notes(command: Command, outcome: Outcome) -> list[str]:
-    """Every note that applies: a datagram can be both truncated and from a sender with no address."""
-    out, notes = outcome.out, []
-    full, size = out.get("datagram_len"), command.args["size"]
-    if full is not None and full > size and not command.args.get("flags", 0) & MSG_TRUNC:
-        notes.append(f"truncated: the datagram had {full} bytes, the buffer {size}; the other {full - size} are lost")
-    if outcome.ret == 0 and out.get("sotype", SOCK_STREAM) == SOCK_STREAM:
-        notes.append("0 bytes = end of file: the other side hung up (or shut down its writing side)")
-    if command.name == "recvfrom" and command.args.get("want_addr", True) and out.get("addrlen") == 0:
-        notes.append("the sender has no address (it never called bind), so there is no way to reply")
-    return notes
+    return [[("class:note", f"    ↳ {text}")] for text in notes(command, outcome)]
 
 
 def exit_lines(event: ExitEvent) -> list[Fragments]:

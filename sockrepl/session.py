@@ -38,6 +38,7 @@ from sockrepl.events import (
 )
 from sockrepl.process import Worker, WorkerGone, start_workers
 from sockrepl.state import Snapshot, TimelineView, Typed, take_snapshot
+from sockrepl.why import explain_call, target
 
 SETTLE_SECONDS = 2.0
 IDLE_SYSCALLS = {("read", 0), ("write", 1)}  # the worker waiting for, or answering, the session
@@ -433,8 +434,8 @@ class Session:
 
     # ---- inspection ------------------------------------------------------
 
-    def snapshot(self) -> Snapshot:
-        return take_snapshot(self)
+    def snapshot(self, also: tuple[str, ...] = ()) -> Snapshot:
+        return take_snapshot(self, also)
 
     def _do_state(self, command: Command) -> list[Event]:
         return [View("state-json" if command.args.get("json") else "state", self.snapshot())]
@@ -450,6 +451,26 @@ class Session:
 
     def _do_step(self, command: Command) -> list[Event]:
         return []  # a mark in the typed log: `export lesson` starts a step here
+
+    def _do_why(self, command: Command) -> list[Event]:
+        """Read-only: the reasons for a process's last call, from its record and the kernel now."""
+        name = command.args["name"] or command.process or self.current
+        if name is None:
+            return [Notice("no process yet, so no call to explain: spawn NAME starts one")]
+        if name not in self.workers and not any(r.process == name for r in self.history):
+            problem = self._missing(name)
+            return [problem] if problem else []
+        fd = command.args["fd"]
+        record = target(self.history, name, fd)
+        if record is None:
+            on = "" if fd is None else f" on fd {fd}"
+            return [Notice(f"{name} has made no call{on} yet: nothing to explain")]
+        address = record.command.args.get("addr")
+        also: tuple[str, ...] = ()
+        if isinstance(address, bytes) and address and not address.startswith(b"\0"):
+            also = (os.path.join(self.scratch, os.fsdecode(address.split(b"\0", 1)[0])),)
+        snapshot = self.snapshot(also)
+        return [View("why", explain_call(record, snapshot, self.history))]
 
     def _do_help(self, command: Command) -> list[Event]:
         return [View("help", command.args.get("topic"))]

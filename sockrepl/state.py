@@ -206,7 +206,8 @@ def display_name(name: bytes | None) -> str | None:
     return visible(name.decode("utf-8", "surrogateescape"))
 
 
-def take_snapshot(session) -> Snapshot:
+def take_snapshot(session, also: tuple[str, ...] = ()) -> Snapshot:
+    """The kernel now, through the session; `also`: more paths to show in `files` (what `why` asks about)."""
     table = kernel.read_unix_sockets()
     sent = bytes_sent(session.history)
     facts = []
@@ -217,7 +218,7 @@ def take_snapshot(session) -> Snapshot:
         facts.append(ProcessFacts(worker.name, worker.pid, worker.uid, worker.name == session.current, pending,
                                   kernel.fd_table(worker.pid), task,
                                   {fd: n for (name, fd), n in sent.items() if name == worker.name}))
-    return build(facts, table, _file_stats(session), str(session.scratch), os.getuid())
+    return build(facts, table, _file_stats(session, also), str(session.scratch), os.getuid())
 
 
 def _idle_task(pid: int) -> kernel.TaskState | None:
@@ -226,9 +227,9 @@ def _idle_task(pid: int) -> kernel.TaskState | None:
     return kernel.TaskState(state, None, (), None) if state else None
 
 
-def _file_stats(session) -> list[tuple[str, os.stat_result | None]]:
+def _file_stats(session, also: tuple[str, ...] = ()) -> list[tuple[str, os.stat_result | None]]:
     """The session's socket files: those it bound, and any socket file in the scratch directory."""
-    paths = dict.fromkeys(session.created_files)
+    paths = dict.fromkeys([*session.created_files, *also])
     try:
         for entry in os.scandir(session.scratch):
             if stat.S_ISSOCK(entry.stat(follow_symlinks=False).st_mode):

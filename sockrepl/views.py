@@ -88,6 +88,19 @@ def man_lines(topic: str, width: int = 80) -> list:
     return lines
 
 
+def why_lines(reasons: list, width: int = 80) -> list:
+    """The headline, then each reason with its evidence under it, saying where the evidence comes from."""
+    lines: list = []
+    for index, reason in enumerate(reasons):
+        if reason.claim:
+            indent = "" if index == 0 else "  "
+            lines += _wrapped("class:heading" if index == 0 else "", reason.claim, width, indent, indent + "  ")
+        if reason.evidence:
+            where = "kernel, now" if reason.evidence_source == "kernel" else "session record"
+            lines += _wrapped("class:dim", f"evidence ({where}): {reason.evidence}", width, "      ", "        ")
+    return lines
+
+
 def view_lines(view: View, width: int = 80) -> list:
     if view.kind == "help":
         return help_lines(view.data, width)
@@ -97,6 +110,8 @@ def view_lines(view: View, width: int = 80) -> list:
         from sockrepl.timeline import timeline_lines
 
         return timeline_lines(view.data.records, view.data.snapshot, width, view.data.last)
+    if view.kind == "why":
+        return why_lines(view.data, width)
     from sockrepl import panel
 
     return panel.view_lines(view, width)
