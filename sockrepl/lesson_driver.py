@@ -8,6 +8,8 @@ student may type their own commands between steps, and is warned before
 """
 
 import asyncio
+from collections.abc import Sequence
+from pathlib import Path
 
 from sockrepl.textsafe import visible, visible_lines
 
@@ -25,9 +27,10 @@ def fingerprint(snapshot) -> tuple:
 
 
 class LessonDriver:
-    def __init__(self, lesson=None, present: bool = False):
+    def __init__(self, lesson=None, present: bool = False, folders: Sequence[str] = ()):
         self.lesson = lesson
         self.present = present
+        self.folders = folders  # instructors' lesson folders given with --dir
         self.position = 0  # steps done
         self.expected_state: tuple | None = None
         self.warned = False
@@ -37,7 +40,7 @@ class LessonDriver:
         from sockrepl.lessons import LessonError, lesson_files
 
         try:
-            return tuple(lesson_files())
+            return tuple(lesson_files(self.folders))
         except LessonError:
             return ()
 
@@ -82,24 +85,21 @@ class LessonDriver:
         return True
 
     async def _lesson_command(self, repl, rest: list[str]) -> None:
-        from sockrepl.lessons import LessonError, lesson_files, load
+        from sockrepl.lessons import LessonError, load
+        from sockrepl.lessons_cli import listing
 
         if not rest or rest == ["list"]:
             try:
-                names = list(lesson_files())
+                lines = listing(self.folders)
             except LessonError as error:
                 repl.say(f"error: {visible(error.message)}", "class:error")
                 return
-            for name in names:
-                try:
-                    lesson = load(name)
-                    repl.say(f"  {visible(name):<13} {visible(lesson.title)} — {visible(lesson.summary)}", "")
-                except LessonError as error:
-                    repl.say(f"  {visible(name):<13} cannot be read: {visible(str(error))}", "class:error")
+            for line, style in lines:
+                repl.say(line, style)
             repl.say("lesson NAME starts one", "class:hint")
             return
         try:
-            lesson = load(rest[0])
+            lesson = load(rest[0], self.folders)
         except LessonError as error:
             repl.say(f"error: {visible(error.message)}", "class:error")
             return
@@ -164,13 +164,29 @@ class LessonDriver:
         events, lines = run_action(session, action)
         return events, action_mismatch(session, action, events, lines, self.lesson.path)
 
+    def _next_words(self) -> str:
+        """Where the course goes from here: the next lesson in its manifest, or the end of the course."""
+        from sockrepl.lessons import LessonError, courses
+
+        here = Path(self.lesson.path)
+        try:
+            course = next((c for c in courses(self.folders) if c.holds(here)), None)
+        except LessonError:
+            course = None
+        if course is None:
+            return "it is in no course"
+        following = course.after(here)
+        if following is None:
+            return f"that was the last lesson of the course {visible(course.title)}"
+        return f"next, lesson {visible(following.name)} ({following.number}/{len(course.entries)})"
+
     def _narrate(self, repl) -> None:
         steps = self.lesson.steps
         if self.position >= len(steps):
             if self.lesson.outro:
                 repl.show_markdown(self.lesson.outro)
-            repl.say(f"end of the lesson {visible(self.lesson.name)}: reset starts again, lesson lists the others",
-                     "class:hint")
+            repl.say(f"end of the lesson {visible(self.lesson.name)}: {self._next_words()}; reset starts it again, "
+                     "lesson lists them all", "class:hint")
             return
         step = steps[self.position]
         title = f"step {self.position + 1}/{len(steps)} · {step.title}"

@@ -9,15 +9,18 @@ import os
 import re
 import stat
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
+from sockrepl.course import Course, read_course
 from sockrepl.events import UsageError
 from sockrepl.lesson_format import Action, Expect, Lesson, LessonError, StateCheck, parse_lesson
 
-ORDER = ("phone", "mail", "backlog", "echo", "uppercase", "bind-caveats", "netstat")
+LESSONS_VARIABLE = "SOCKREPL_LESSONS"
+BUILT_IN_COURSE = "UNIX domain sockets"
 # What each typed placeholder stands for: an optional leading minus (only {n}), then the
 # longest run of these characters. {*} stands for any text (see placeholder_match).
 PLACEHOLDERS = {
@@ -50,23 +53,32 @@ def lesson_folder() -> Traversable:
                                  "(a broken install? reinstall sockrepl)") from None
 
 
-def lesson_files() -> dict[str, Path]:
-    """Shipped lessons by name, in teaching order."""
-    try:
-        entries = [Path(str(entry)) for entry in lesson_folder().iterdir()]
-    except OSError as error:
-        raise LessonError("", 0, f"cannot list the lessons that come with sockrepl: "
-                                 f"{error.strerror or error}") from None
-    found = {entry.stem: entry for entry in entries if entry.name.endswith(".md") and entry.name != "README.md"}
-    ordered = [n for n in ORDER if n in found] + sorted(n for n in found if n not in ORDER)
-    return {name: found[name] for name in ordered}
+def instructor_folders(given: Sequence[str] = ()) -> list[Path]:
+    """Instructors' lesson folders: `--dir` ones, then those of $SOCKREPL_LESSONS (DIR1:DIR2), each once."""
+    named = [*given, *os.environ.get(LESSONS_VARIABLE, "").split(":")]
+    return [Path(folder) for folder in dict.fromkeys(f for f in named if f)]
 
 
-def load(name_or_path: str) -> Lesson:
-    """A shipped lesson by name, or any lesson file by path."""
+def courses(folders: Sequence[str] = ()) -> list[Course]:
+    """The built-in course, then one per instructor's folder, each in its own manifest's order."""
+    built_in = read_course(lesson_folder(), BUILT_IN_COURSE)
+    return [built_in, *(read_course(folder, str(folder)) for folder in instructor_folders(folders))]
+
+
+def lesson_files(folders: Sequence[str] = ()) -> dict[str, Path]:
+    """Every lesson by name, course after course; a name already taken keeps its first lesson."""
+    found: dict[str, Path] = {}
+    for course in courses(folders):
+        for entry in course.entries:
+            found.setdefault(entry.name, entry.path)
+    return found
+
+
+def load(name_or_path: str, folders: Sequence[str] = ()) -> Lesson:
+    """A lesson by name (built in, or in an instructor's folder), or any lesson file by path."""
     shipped_problem: LessonError | None = None
     try:
-        files = lesson_files()
+        files = lesson_files(folders)
     except LessonError as missing:
         files, shipped_problem = {}, missing
     if name_or_path in files:

@@ -4,34 +4,60 @@ Every text from a lesson file or the command line is printed through `visible()`
 """
 
 import sys
+from collections.abc import Sequence
 
-from sockrepl.lessons import LessonError, check_lesson, lesson_files, load
+from sockrepl.lessons import LessonError, check_lesson, courses, lesson_files, load
 from sockrepl.textsafe import visible
 
+NAME_WIDTH = 14
 
-def list_lessons(out=sys.stdout) -> int:
-    files = lesson_files()
-    width = max((len(n) for n in files), default=0)
-    for name in files:
-        try:
-            lesson = load(name)
-            out.write(f"  {name.ljust(width)}  {visible(lesson.title)} — {visible(lesson.summary)}\n")
-        except LessonError as error:
-            out.write(f"  {name.ljust(width)}  (cannot be read: {visible(str(error))})\n")
-    out.write("\nsockrepl lesson NAME steps through one (--present for a projector); "
-              "sockrepl lesson --check checks them all\n")
+
+def listing(folders: Sequence[str] = ()) -> list[tuple[str, str]]:
+    """The lessons as (line, style): each course's title, then its lessons numbered in its order."""
+    lines: list[tuple[str, str]] = []
+    taken: set[str] = set()
+    for course in courses(folders):
+        lines.append((visible(course.title), "class:heading"))
+        for entry in course.entries:
+            try:
+                summary = entry.summary or load(str(entry.path)).summary
+                style = ""
+            except LessonError as error:
+                summary, style = f"cannot be read: {error}", "class:error"
+            if entry.name in taken:
+                summary, style = f"{entry.name} is taken by an earlier course: open it by its path, {entry.path}", \
+                    "class:warn"
+            taken.add(entry.name)
+            lines.append((f"  {entry.number:>2}  {visible(entry.name).ljust(NAME_WIDTH)} {visible(summary)}", style))
+        lines += [(f"   ! {visible(problem)}", "class:warn") for problem in course.problems]
+    return lines
+
+
+def list_lessons(folders: Sequence[str], out=sys.stdout) -> int:
+    for line, _ in listing(folders):
+        out.write(line + "\n")
+    out.write("\nsockrepl lesson NAME steps through one (--present for a projector)\n"
+              "sockrepl lesson --check checks them all; --dir DIR adds an instructor's folder\n")
     return 0
 
 
-def check(names: list[str], out=sys.stdout) -> int:
-    """One line per lesson; for a failure, the first difference; exit 1 on any failure."""
-    targets = names or list(lesson_files())
+def check(names: list[str], folders: Sequence[str] = (), out=sys.stdout) -> int:
+    """One line per lesson; for a failure, the first difference; exit 1 on any failure.
+
+    With no names, every course is checked, and a problem with a course's manifest fails too.
+    """
     failed = 0
+    if not names:
+        for course in courses(folders):
+            for problem in course.problems:
+                failed += 1
+                out.write(f"FAIL {visible(problem)}\n")
+    targets = names or list(lesson_files(folders))
     width = max((len(visible(n)) for n in targets), default=0)
     for name in targets:
         shown = visible(name).ljust(width)
         try:
-            lesson = load(name)
+            lesson = load(name, folders)
         except LessonError as error:
             failed += 1
             out.write(f"FAIL {shown}  {visible(str(error))}\n")
@@ -49,11 +75,12 @@ def check(names: list[str], out=sys.stdout) -> int:
 
 
 def main(args) -> int:
+    folders = args.dir or []
     try:
         if args.check:
-            return check(args.names)
+            return check(args.names, folders)
         if not args.names:
-            return list_lessons()
+            return list_lessons(folders)
     except LessonError as error:  # the shipped lessons cannot be found
         print(f"sockrepl: {visible(str(error))}", file=sys.stderr)
         return 2
@@ -61,11 +88,11 @@ def main(args) -> int:
         print("sockrepl: step through one lesson at a time", file=sys.stderr)
         return 2
     try:
-        lesson = load(args.names[0])
+        lesson = load(args.names[0], folders)
     except LessonError as error:
         print(f"sockrepl: {visible(str(error))}", file=sys.stderr)
         return 2
     from sockrepl.cli import interactive
     from sockrepl.lesson_driver import LessonDriver
 
-    return interactive(LessonDriver(lesson, present=args.present))
+    return interactive(LessonDriver(lesson, present=args.present, folders=folders))
