@@ -85,7 +85,12 @@ class Engine:
         return events
 
     def interrupt_wait(self) -> None:
+        """Ctrl-C or a signal to leave: a `wait` running now (or later, until `arm_wait`) returns at once."""
         self.session.cancel_wait.set()
+
+    def arm_wait(self) -> None:
+        """A new line starts: an interruption meant for the previous one no longer counts."""
+        self.session.cancel_wait.clear()
 
     def close(self) -> list:
         """Stop the thread, then clean the session up (from the caller's thread)."""

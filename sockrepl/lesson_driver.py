@@ -125,7 +125,8 @@ class LessonDriver:
             repl.say(f"replaying steps 1–{upto} in a fresh session (the kernel cannot undo)…", "class:dim")
         self.position = 0
         for _ in range(upto):
-            await self._run_step(repl, quiet=True)
+            if not await self._run_step(repl, quiet=True):
+                break
         self.expected_state = fingerprint(await repl.refresh())
         self._narrate(repl)
 
@@ -139,14 +140,20 @@ class LessonDriver:
             repl.say("you changed the state since the last step, and the next step may not go as written: "
                      "press Enter (or next) to run it anyway, or back/reset to replay the lesson", "class:warn")
             return
-        await self._run_step(repl, quiet=False)
+        completed = await self._run_step(repl, quiet=False)
         self.expected_state = fingerprint(await repl.refresh())
         self.warned = False
-        self._narrate(repl)
+        if completed:
+            self._narrate(repl)
 
-    async def _run_step(self, repl, quiet: bool) -> None:
+    async def _run_step(self, repl, quiet: bool) -> bool:
+        """Run the current step's commands; False if Ctrl-C (or a signal to leave) stopped it part way."""
         step = self.lesson.steps[self.position]
         for action in step.actions:
+            if repl.interrupted or repl.stopping:
+                repl.say(f"step interrupted: the rest of step {self.position + 1} did not run; goto "
+                         f"{self.position + 1} replays the lesson up to it, reset starts again", "class:warn")
+                return False
             if not quiet:
                 repl.echo(action.source)
             events, mismatch = await asyncio.wrap_future(repl.engine.submit(
@@ -157,6 +164,7 @@ class LessonDriver:
                 repl.say(f"⚠ the kernel did not do what the lesson expects — {visible_lines(mismatch)}",
                          "class:warn")
         self.position += 1
+        return True
 
     def _act(self, session, action):
         from sockrepl.lessons import action_mismatch, run_action

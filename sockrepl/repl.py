@@ -103,6 +103,7 @@ class Repl:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.snapshot: Snapshot | None = None
         self.stopping = False
+        self.interrupted = False  # Ctrl-C while a line or a lesson step runs (not at the prompt)
         self.tasks: set[asyncio.Task[None]] = set()  # started from a key: kept until done, so none is lost
         self.panel_mode: PanelMode = "compact"
         self.prompt: PromptSession[str] = PromptSession(
@@ -297,9 +298,23 @@ class Repl:
             self.prompt.app.invalidate()
 
     def _stop(self) -> None:
-        """SIGTERM / SIGHUP: leave as on Ctrl-D, with the full cleanup."""
+        """SIGTERM / SIGHUP: leave as on Ctrl-D, with the full cleanup, cutting short a wait or a lesson step."""
         self.stopping = True
+        self.engine.interrupt_wait()
         self._leave_if_stopping()
+
+    def _interrupt(self) -> None:
+        """SIGINT while a line runs: end a `wait` and stop a lesson step (at the prompt, Ctrl-C is a key)."""
+        self.interrupted = True
+        self.engine.interrupt_wait()
+
+    def _line_starts(self) -> None:
+        """Each prompt_toolkit prompt takes SIGINT over and, when done, leaves it with no handler at all:
+        take it back for the line about to run."""
+        self.interrupted = False
+        self.engine.arm_wait()
+        if self.loop is not None:
+            self.loop.add_signal_handler(signal.SIGINT, self._interrupt)
 
     def _leave_if_stopping(self) -> None:
         """Also run as each prompt starts: a signal between two prompts must not leave one waiting."""
@@ -310,7 +325,7 @@ class Repl:
         self.loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGHUP):
             self.loop.add_signal_handler(signum, self._stop)
-        self.loop.add_signal_handler(signal.SIGINT, self.engine.interrupt_wait)
+        self._line_starts()
         try:
             events = await asyncio.wrap_future(self.started.events)
             self.say(f"sockrepl: scratch directory {visible(str(self.engine.session.scratch))} "
@@ -330,6 +345,7 @@ class Repl:
                     break
                 if line.strip() in ("exit", "quit"):
                     break
+                self._line_starts()
                 if self._screen_command(line) or await self.lesson.handle(self, line):
                     continue
                 await self.execute(line)

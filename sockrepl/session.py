@@ -275,10 +275,11 @@ class Session:
         if isinstance(worker, list):
             return worker
         deadline = time.monotonic() + command.args["seconds"]
-        self.cancel_wait.clear()
         while time.monotonic() < deadline and not self.cancel_wait.is_set():
             if worker.wait_readable(min(0.05, max(0.0, deadline - time.monotonic()))):
                 return self._settle(worker)
+        if self.cancel_wait.is_set():
+            return [Notice(f"wait interrupted: {worker.name} is still blocked in {worker.waiting_in()}", "warn")]
         return [Notice(f"{worker.name} is still blocked in {worker.waiting_in()} "
                        f"after {command.args['seconds']:g} s", "warn")]
 

@@ -1,0 +1,72 @@
+"""Every wait and every lesson step gives way at once: to Ctrl-C, and to SIGTERM/SIGHUP with the full cleanup."""
+
+import os
+import signal
+import termios
+import time
+
+from conftest import gone, wait_until
+from test_repl import Terminal, phone_setup, term  # noqa: F401  (term is a fixture)
+
+WAIT_LESSON = """\
+# Waiting
+
+A lesson whose step waits.
+
+## Wait for a caller
+
+```sockrepl
+> spawn a
+a> socket AF_UNIX SOCK_STREAM
+a> bind 3 w.sock
+a> listen 3 1
+a> accept 3
+<unfinished ...>
+a> wait a 30
+> spawn after
+```
+"""
+
+
+def running_a_line(terminal) -> None:
+    """Until the prompt has handed the terminal back (canonical mode): a line is being run."""
+    wait_until(lambda: termios.tcgetattr(terminal.child.child_fd)[3] & termios.ICANON, 10, "the line to start")
+
+
+def test_ctrl_c_ends_a_wait_within_half_a_second(term):  # noqa: F811
+    phone_setup(term)
+    term.type("accept 3", r"<unfinished \.\.\.>")
+    term.type("wait server 30")
+    running_a_line(term)
+    started = time.monotonic()
+    term.child.send("\x03")
+    term.wait_for(r"wait interrupted: server is still blocked in accept\(3\)", seconds=5)
+    assert time.monotonic() - started < 1.5  # 0.05 s unloaded; the margin is for a loaded machine
+    term.type("ps", r"^\*\s+server\s+\d+\s+0\s+blocked in accept\(3\)$")  # the session goes on
+
+
+def test_sigterm_during_a_wait_cleans_up_at_once(term):  # noqa: F811
+    phone_setup(term)
+    term.type("accept 3", r"<unfinished \.\.\.>")
+    pids, scratch = term.pids(), term.scratch()
+    term.type("wait server 30")
+    running_a_line(term)
+    term.child.kill(signal.SIGTERM)
+    wait_until(lambda: all(gone(pid) for pid in pids) and not os.path.exists(scratch), 3, "the cleanup")
+
+
+def test_ctrl_c_stops_a_lesson_step(tmp_path):
+    lesson = tmp_path / "waiting.md"
+    lesson.write_text(WAIT_LESSON)
+    show = Terminal(tmp_path, args=("lesson", str(lesson)))
+    try:
+        show.wait_for(r"step 1/1 · Wait for a caller")
+        show.child.send("\r")
+        show.wait_for(r"accept\(3, NULL, NULL <unfinished \.\.\.>")
+        running_a_line(show)
+        show.child.send("\x03")
+        show.wait_for(r"step interrupted", seconds=5)
+        assert "spawned after" not in show.transcript()
+        show.wait_for(r"^a> ")
+    finally:
+        show.close()
