@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sockrepl import constants as C
-from sockrepl.syntax import DATA_MAX, SUN_PATH_MAX, SyntaxProblem, Token, encode, parse_flags, parse_int
+from sockrepl.syntax import DATA_MAX, SUN_PATH_MAX, SyntaxProblem, Token, encode, parse_flags, parse_int, shown
 
 RECV_MAX = 1024 * 1024
 
@@ -75,8 +75,10 @@ def _signal(tok: Token) -> int:
     name = text if text.startswith("SIG") else "SIG" + text
     if name in C.SIGNALS:
         return C.SIGNALS[name]
-    if text.isdigit() and 1 <= int(text) <= 64:
+    if re.fullmatch(r"[0-9]{1,2}", text) and 1 <= int(text) <= 64:
         return int(text)
+    if re.fullmatch(r"[0-9]+", text):
+        raise SyntaxProblem(f"signal number {shown(text)} is out of range", "signal numbers go from 1 to 64")
     raise SyntaxProblem(f"unknown signal {tok.text!r}", "known: " + ", ".join(C.SIGNALS))
 
 

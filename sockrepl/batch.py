@@ -8,39 +8,16 @@ Neither prompt_toolkit nor rich here: colours, when asked for, are theme.ansi's 
 """
 
 import contextlib
-import os
-import signal
+import errno
 import sys
 from typing import BinaryIO, TextIO
 
 from sockrepl.commands import ParseError, parse
 from sockrepl.events import UsageError
+from sockrepl.lifecycle import EXIT_READER_GONE, OutputLost, Stop, StopOnSignal, crash_report
 from sockrepl.render import event_lines, plain
 from sockrepl.session import Session
 from sockrepl.textsafe import visible
-
-
-class Stop(Exception):
-    """A signal asked sockrepl to leave; cleanup still runs."""
-
-    def __init__(self, signum: int):
-        self.signum = signum
-
-
-class StopOnSignal:
-    """SIGTERM, SIGHUP or SIGINT ends the run once; later ones (a closing terminal sends
-    SIGHUP then SIGTERM) and any during cleanup are swallowed, so nothing cuts it short."""
-
-    def __init__(self):
-        self.quiet = False
-        for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
-            signal.signal(signum, self)
-
-    def __call__(self, signum, frame):
-        if not self.quiet:
-            self.quiet = True
-            raise Stop(signum)
-
 
 REFUSED, MALFORMED = 1, 2
 
@@ -70,16 +47,23 @@ def run_script(source: BinaryIO, out: TextIO, color: bool = False, width: int = 
 
     stop = StopOnSignal()
     session = Session()
-    print(f"sockrepl: scratch directory {visible(str(session.scratch))} (relative paths live here)", file=sys.stderr)
     status = 0
     try:
+        stop.arm()
+        print(f"sockrepl: scratch directory {visible(str(session.scratch))} (relative paths live here)",
+              file=sys.stderr)
         for number, raw in enumerate(source, 1):
             line = raw.decode("utf-8", "surrogateescape").rstrip("\r\n")
-            emit(session.poll())
-            events = session.run_line(line)
-            if any(isinstance(e, UsageError) for e in events):
-                status = max(status, MALFORMED if _malformed(line) else REFUSED)
-            emit(events, number)
+            try:
+                emit(session.poll())
+                events = session.run_line(line)
+                if any(isinstance(e, UsageError) for e in events):
+                    status = max(status, MALFORMED if _malformed(line) else REFUSED)
+                emit(events, number)
+            except (Stop, OutputLost):
+                raise
+            except Exception as error:  # a bug of ours in one command: report it, run the next line
+                emit([crash_report(error, line)], number)
             if line.strip() in ("exit", "quit"):
                 break
     except Stop as stopped:
@@ -87,7 +71,8 @@ def run_script(source: BinaryIO, out: TextIO, color: bool = False, width: int = 
     finally:
         stop.quiet = True
         events = session.close()
-    with contextlib.suppress(BrokenPipeError):
+        stop.restore()
+    with contextlib.suppress(OutputLost):
         emit(events)
     return status
 
@@ -104,10 +89,10 @@ def run_path(path: str, color: bool) -> int:
 
 
 def _guarded(source: BinaryIO, color: bool) -> int:
-    """A reader that went away (`| head -1`) ends the run quietly."""
+    """A reader that went away (`| head -1`) ends the run quietly; other output failures go up to cli."""
     try:
         return run_script(source, sys.stdout, color)
-    except BrokenPipeError:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 141
+    except OutputLost as lost:
+        if lost.errno == errno.EPIPE:
+            return EXIT_READER_GONE
+        raise

@@ -1,10 +1,23 @@
 """Entry point: `sockrepl` (interactive), `sockrepl run`, `sockrepl lesson`."""
 
 import argparse
+import errno
 import os
 import sys
 
 from sockrepl import __version__
+from sockrepl.lifecycle import (
+    EXIT_INTERNAL,
+    EXIT_IO,
+    EXIT_NO_RESOURCES,
+    EXIT_READER_GONE,
+    EXIT_USAGE,
+    OutputLost,
+    StartFailed,
+    Stop,
+    StopOnSignal,
+    prepare_streams,
+)
 
 FIRST_PROCESS = "p1"  # a plain session starts with one process ready; a lesson starts from none
 
@@ -50,39 +63,79 @@ def wants_color(choice: str) -> bool:
 
 
 def interactive(lesson=None) -> int:
-    """The REPL. Its first process starts while prompt_toolkit is being imported."""
+    """The REPL. Its first process starts while prompt_toolkit is being imported.
+
+    Signals are recorded before the engine (and its scratch directory) exists and
+    end sockrepl through the `finally` that cleans up, until the REPL's own handlers take over.
+    """
     if not sys.stdin.isatty() or not sys.stdout.isatty():
         print("sockrepl: the interactive mode needs a terminal; for scripts use: sockrepl run FILE", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     from sockrepl.engine import Engine
 
+    stop = StopOnSignal()
     engine = Engine()
-    started = engine.run_line("" if lesson and lesson.active else f"spawn {FIRST_PROCESS}")
     try:
+        stop.arm()
+        started = engine.run_line("" if lesson and lesson.active else f"spawn {FIRST_PROCESS}")
         from sockrepl.repl import main as repl_main
-    except BaseException:
+
+        return repl_main(engine, started, lesson)
+    except Stop as stopped:
+        return 128 + stopped.signum
+    finally:
+        stop.quiet = True
         engine.close()
-        raise
-    return repl_main(engine, started, lesson)
 
 
 def main(argv: list[str] | None = None) -> int:
+    closed = prepare_streams()
     args = build_parser().parse_args(argv)
     try:
-        if args.mode == "run":
-            from sockrepl.batch import run_path
-
-            return run_path(args.file, wants_color(args.color))
-        if args.mode == "lesson":
-            from sockrepl.lessons_cli import main as lesson_main
-
-            return lesson_main(args)
-        return interactive()
+        status = _refusal(closed, args)
+        if status is None:
+            status = _run_mode(args)
+        sys.stdout.flush()  # here, where a failure is still reported, not at interpreter exit
+        return status
     except KeyboardInterrupt:
         return 130
+    except OutputLost as lost:  # cleanup already ran in the modes' finally
+        if lost.errno == errno.EPIPE:
+            return EXIT_READER_GONE
+        print(f"sockrepl: cannot write to standard output: {lost}", file=sys.stderr)
+        return EXIT_IO
+    except StartFailed as failed:
+        print(f"sockrepl: {failed}", file=sys.stderr)
+        return EXIT_NO_RESOURCES
     except Exception as error:  # our bug: say so in one line, cleanup already ran in the modes' finally
         if os.environ.get("SOCKREPL_DEBUG"):
             raise
         print(f"sockrepl: internal error: {type(error).__name__}: {error}", file=sys.stderr)
         print("sockrepl: please report it; SOCKREPL_DEBUG=1 shows the traceback", file=sys.stderr)
-        return 70
+        return EXIT_INTERNAL
+
+
+def _run_mode(args) -> int:
+    if args.mode == "run":
+        from sockrepl.batch import run_path
+
+        return run_path(args.file, wants_color(args.color))
+    if args.mode == "lesson":
+        from sockrepl.lessons_cli import main as lesson_main
+
+        return lesson_main(args)
+    return interactive()
+
+
+def _refusal(closed: list[int], args) -> int | None:
+    """Nothing starts without its output (or, for `run -`, its input); the REPL says it needs a terminal."""
+    if args.mode not in ("run", "lesson"):
+        return None
+    if 1 in closed:
+        print("sockrepl: standard output is closed: there is nowhere to print to", file=sys.stderr)
+        return EXIT_IO
+    if 0 in closed and args.mode == "run" and args.file == "-":
+        print("sockrepl: standard input is closed: there is no script to read (sockrepl run FILE reads a file)",
+              file=sys.stderr)
+        return EXIT_IO
+    return None

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from sockrepl.events import Event
+from sockrepl.lifecycle import StartFailed
 from sockrepl.session import Session
 from sockrepl.state import Snapshot
 
@@ -46,7 +47,15 @@ class Engine:
         self._wake_r, self._wake_w = os.pipe()
         self._stopped = False
         self._thread = threading.Thread(target=self._loop, name="sockrepl-engine", daemon=True)
-        self._thread.start()
+        try:
+            self._thread.start()
+        except RuntimeError as error:  # "can't start new thread": ulimit -u, or threads-max
+            self._stopped = True
+            for fd in (self._wake_r, self._wake_w):
+                os.close(fd)
+            self.session.close()
+            raise StartFailed(f"cannot start the session's thread ({error}): the system refuses new threads "
+                              "or processes to this user (see ulimit -u); nothing was left behind") from None
 
     def listen(self, on_async: Callable[[list[Event], concurrent.futures.Future[Snapshot]], None]) -> None:
         """`on_async(events, snapshot)` is called on the engine thread for results nobody asked for;

@@ -8,6 +8,7 @@ student may type their own commands between steps, and is warned before
 """
 
 import asyncio
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -107,7 +108,7 @@ class LessonDriver:
 
     async def _goto(self, repl, rest: list[str]) -> None:
         steps = len(self.lesson.steps)
-        if len(rest) != 1 or not rest[0].isdigit() or not 1 <= int(rest[0]) <= steps:
+        if len(rest) != 1 or not re.fullmatch(r"[0-9]{1,6}", rest[0]) or not 1 <= int(rest[0]) <= steps:
             repl.say(f"usage: goto N, with N from 1 to {steps}", "class:error")
             return
         await self.replay(repl, int(rest[0]) - 1)

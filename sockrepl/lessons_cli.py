@@ -3,10 +3,12 @@
 Every text from a lesson file or the command line is printed through `visible()`.
 """
 
+import signal
 import sys
 from collections.abc import Sequence
 
 from sockrepl.lessons import LessonError, check_lesson, courses, lesson_files, load
+from sockrepl.lifecycle import Stop, StopOnSignal
 from sockrepl.textsafe import visible
 
 NAME_WIDTH = 14
@@ -41,11 +43,25 @@ def list_lessons(folders: Sequence[str], out=sys.stdout) -> int:
     return 0
 
 
-def check(names: list[str], folders: Sequence[str] = (), out=sys.stdout) -> int:
+def check(names: list[str], folders: Sequence[str] = (), out=None) -> int:
     """One line per lesson; for a failure, the first difference; exit 1 on any failure.
 
     With no names, every course is checked, and a problem with a course's manifest fails too.
+    SIGTERM, SIGHUP or Ctrl-C (a CI timeout) stops it with the same cleanup as a normal end.
     """
+    out = out or sys.stdout
+    stop = StopOnSignal()
+    try:
+        stop.arm()
+        return _check(names, folders, out)
+    except Stop as stopped:
+        out.write(f"STOP lesson --check: {signal.Signals(stopped.signum).name}; processes and files cleaned up\n")
+        return 128 + stopped.signum
+    finally:
+        stop.restore()
+
+
+def _check(names: list[str], folders: Sequence[str], out) -> int:
     failed = 0
     if not names:
         for course in courses(folders):

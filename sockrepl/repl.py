@@ -31,6 +31,7 @@ from sockrepl.engine import Engine, LineRun
 from sockrepl.fit import cells, fit
 from sockrepl.history import AtomicFileHistory, history_path
 from sockrepl.lesson_driver import LessonDriver
+from sockrepl.lifecycle import crash_report
 from sockrepl.panel import PanelMode, panel_lines
 from sockrepl.render import event_lines, process_style
 from sockrepl.state import Snapshot
@@ -283,10 +284,24 @@ class Repl:
         self.print_events(await asyncio.wrap_future(run.events))
         self._show_snapshot(await asyncio.wrap_future(run.snapshot))
 
+    async def contained(self, line: str) -> None:
+        """One line, lesson command or not; a bug of ours in it is reported in one line and the session goes on."""
+        try:
+            if not self._screen_command(line) and not await self.lesson.handle(self, line):
+                await self.execute(line)
+        except Exception as error:
+            self.print_events([crash_report(error, line)])
+
     def _from_engine(self, events, snapshot: concurrent.futures.Future) -> None:
         """Called on the engine thread: hand over to the event loop's thread, events first."""
-        self._on_loop(self.print_events, events)
+        self._on_loop(self._print_unasked, events)
         snapshot.add_done_callback(lambda done: self._on_loop(self._show_snapshot, done.result()))
+
+    def _print_unasked(self, events) -> None:
+        try:
+            self.print_events(events)
+        except Exception as error:
+            self.print_events([crash_report(error, "(a result that came by itself)")])
 
     def _on_loop(self, function: Callable[..., None], *args: Any) -> None:
         if self.loop is not None and not self.loop.is_closed():
@@ -346,9 +361,7 @@ class Repl:
                 if line.strip() in ("exit", "quit"):
                     break
                 self._line_starts()
-                if self._screen_command(line) or await self.lesson.handle(self, line):
-                    continue
-                await self.execute(line)
+                await self.contained(line)
         finally:
             events = self.engine.close()
             with contextlib.suppress(OSError):  # the terminal is gone (SIGHUP): the cleanup is what matters

@@ -9,6 +9,7 @@ Everything here is synchronous and bounded in time; the REPL drives it from one
 thread and watches `watch_fds()` for results that arrive on their own.
 """
 
+import errno
 import os
 import pwd
 import shutil
@@ -202,8 +203,9 @@ class Session:
             started = start_workers(names, self.scratch, uid, gid)
         except OSError as error:
             reason = C.errno_text(error.errno) if error.errno else str(error)
-            return [*events, UsageError(f"could not start a process: {reason}",
-                                        hint="close some fds or kill some processes first")]
+            hint = ("the system refuses this user more processes (ulimit -u): kill some, or raise the limit"
+                    if error.errno == errno.EAGAIN else "close some fds or kill some processes first")
+            return [*events, UsageError(f"could not start a process: {reason}", hint=hint)]
         for worker in started:
             self.workers[worker.name] = worker
             self.departed.pop(worker.name, None)

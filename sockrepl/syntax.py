@@ -13,6 +13,7 @@ from sockrepl.textsafe import visible
 SUN_PATH_MAX = 108
 C_INT_MIN, C_INT_MAX = -(2**31), 2**31 - 1
 DATA_MAX = 4 * 1024 * 1024
+NUMBER_TEXT_MAX = 40  # longer than any C integer is written: refused before int() sees it (its 4300-digit limit)
 
 
 class SyntaxProblem(Exception):
@@ -97,10 +98,14 @@ def read_c_string(line: str, start: int) -> tuple[bytes, int]:
 
 def _read_repeat(line: str, i: int) -> tuple[int, int]:
     """`*N` right after a string repeats it: "x"*1000000 is a megabyte."""
-    match = re.match(r"\*(\d+)", line[i:])
+    match = re.match(r"\*([0-9]+)", line[i:])
     if not match:
         return 1, i
-    count = int(match.group(1))
+    digits = match.group(1)
+    if len(digits) > len(str(DATA_MAX)):
+        raise SyntaxProblem(f"a repeat count of {len(digits)} digits is over sockrepl's {DATA_MAX}-byte limit",
+                            'try a smaller repeat, e.g. "x"*1000000')
+    count = int(digits)
     return count, i + len(match.group())
 
 
@@ -229,6 +234,10 @@ def split_line(line: str) -> Line | None:
 
 
 def parse_int(text: str, what: str, low: int = C_INT_MIN, high: int = C_INT_MAX) -> int:
+    if len(text) > NUMBER_TEXT_MAX:
+        if re.fullmatch(r"[-+]?(0[xXoObB])?[0-9a-fA-F_]+", text):
+            raise SyntaxProblem(f"{what} {shown(text)} ({len(text)} characters) is out of range ({low}..{high})")
+        raise SyntaxProblem(f"{what} must be a number, not {shown(text)}")
     try:
         value = int(text, 0) if not re.fullmatch(r"-?0\d+", text) else int(text, 10)
     except ValueError:

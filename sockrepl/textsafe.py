@@ -41,3 +41,14 @@ def visible(text: str) -> str:
 def visible_lines(text: str) -> str:
     """`visible()` for each line of a text meant to span lines: its newlines stay, nothing else does."""
     return "\n".join(visible(line) for line in text.split("\n"))
+
+
+def escape_unencodable(error: UnicodeError) -> tuple[str, int]:
+    """Codec error handler for the standard streams: what cannot be encoded is written as `visible()` escapes it.
+
+    The last line of defence (a strict UTF-8 or ASCII stdout must never crash sockrepl):
+    messages should already be `visible()`; this catches the one that is not.
+    """
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    return "".join(_escape(c) for c in error.object[error.start:error.end]), error.end

@@ -23,6 +23,7 @@ from conftest import (
     python_errors,
     run_sockrepl,
     scratch_of,
+    sockets_under,
     spawned_pids,
     wait_until,
 )
@@ -634,3 +635,177 @@ history.store_string("y" * 10000)
     subprocess.run([sys.executable, "-c", code], check=True, timeout=30)
     assert (tmp_path / "history").read_text() == "old entry\n"  # the old file is whole
     assert sorted(os.listdir(tmp_path)) == ["history"]
+
+
+# ---- numbers, encodings and standard streams (issue 10, section 4) ------------------------------------
+
+HUGE = "9" * 5000
+
+
+def test_every_number_is_bounded_where_it_is_read():
+    """Past Python's 4300-digit int() limit, or a digit int() cannot read: a usage error, and the session goes on."""
+    lines = [f'send 3 "x"*{HUGE}', f"kill p1 {HUGE}", "kill p1 ²", "kill p1 99", f"listen 3 {HUGE}",
+             f"listen 3 0x{HUGE}", f"recv 3 {HUGE}", f"socket AF_UNIX {HUGE}", f"setsockopt 3 SO_SNDBUF {HUGE}",
+             f"wait p1 {HUGE}", f"goto {HUGE}", "socket AF_UNIX SOCK_STREAM"]
+    result = run_sockrepl("spawn p1\n" + "\n".join(lines) + "\n")
+    out = result.stdout.decode()
+    assert result.returncode == 2 and not python_errors(result.stdout, result.stderr)
+    errors = [line for line in out.splitlines() if line.startswith("line ")]
+    cut = "'" + "9" * 39 + "…'"
+    assert errors == [
+        "line 2: error: a repeat count of 5000 digits is over sockrepl's 4194304-byte limit",
+        f"line 3: error: kill: signal number {cut} is out of range",
+        "line 4: error: kill: unknown signal '²'",
+        "line 5: error: kill: signal number '99' is out of range",
+        f"line 6: error: listen: backlog {cut} (5000 characters) is out of range (-2147483648..2147483647)",
+        f"line 7: error: listen: backlog '0x{'9' * 37}…' (5002 characters) is out of range (-2147483648..2147483647)",
+        f"line 8: error: recv: the buffer size {cut} (5000 characters) is out of range (0..1048576)",
+        f"line 9: error: socket: socket type {cut} (5000 characters) is out of range (-2147483648..2147483647)",
+        f"line 10: error: setsockopt: option value {cut} (5000 characters) is out of range (0..2147483647)",
+        "line 11: error: wait: seconds must be between 0 and 600",
+        f"line 12: error: goto: the number {cut} (5000 characters) is out of range (-2147483648..2147483647)",
+    ]
+    assert out.splitlines()[-1] == "[p1] socket(AF_UNIX, SOCK_STREAM, 0) = 3"
+    assert len(out) < 4000  # no 5000-digit echo
+
+
+NOT_UTF8_LINES = "spawn p1\nsend 3 \"\\\udcff\"\nspawn --\udcff x\nsocket AF_UNIX SOCK_STREAM\nbind 3 \"\\xff\"\nstate\nls\nss\n"  # \udcff: a raw 0xff byte
+
+
+@pytest.mark.parametrize("env", [{"PYTHONIOENCODING": "utf-8:strict"}, {"LANG": "en_US.UTF-8", "PYTHONIOENCODING": "utf-8"},
+                                 {"PYTHONIOENCODING": "ascii"}, {"LC_ALL": "C", "PYTHONUTF8": "0"}],
+                         ids=["utf8-strict", "lang-utf8", "ascii", "lc-all-c"])
+def test_a_strict_or_ascii_stdout_shows_undecodable_bytes_escaped(env):
+    result = run_sockrepl(NOT_UTF8_LINES, env={**os.environ, **env})
+    assert result.returncode == 2 and not python_errors(result.stdout, result.stderr), result.stderr
+    out = result.stdout.decode("ascii" if "ascii" in env.values() or "C" in env.values() else "utf-8")
+    assert "line 2: error: unknown escape \\\\xff in a string" in out
+    assert "line 3: error: spawn: unknown option --\\xff" in out
+    assert '[p1] bind(3, {sa_family=AF_UNIX, sun_path="\\377"}, 3) = 0' in out  # as strace writes it
+    assert "socket files:  \\xff (bound: p1 fd 3)" in out and out.count("\\xff") >= 6  # state, ls, ss
+
+
+def _sockrepl_with(redirect: str, *args, tmp_path, script=b"spawn a\na: socket AF_UNIX SOCK_STREAM\n"):
+    """sockrepl with a shell redirection of its standard streams; its scratch directory goes under tmp_path."""
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    return subprocess.run(["sh", "-c", f'exec "$0" -m sockrepl "$@" {redirect}', sys.executable, *args],
+                          input=script, capture_output="2>" not in redirect, timeout=60, env=env)
+
+
+@pytest.mark.parametrize("redirect, args, message", [
+    (">/dev/full", ("run", "-"), b"sockrepl: cannot write to standard output: No space left on device\n"),
+    (">/dev/full", ("lesson", "--check", "phone"), b"sockrepl: cannot write to standard output: No space left on device\n"),
+    (">/dev/full", ("lesson",), b"sockrepl: cannot write to standard output: No space left on device\n"),
+    (">&-", ("run", "-"), b"sockrepl: standard output is closed: there is nowhere to print to\n"),
+    ("<&-", ("run", "-"), b"sockrepl: standard input is closed: there is no script to read "
+                          b"(sockrepl run FILE reads a file)\n"),
+])
+def test_closed_or_full_standard_streams_get_one_line_and_status_74(tmp_path, redirect, args, message):
+    if redirect == ">&-":
+        result = subprocess.run(["sh", "-c", f'exec "$0" -m sockrepl "$@" {redirect}', sys.executable, *args],
+                                input=b"spawn a\n", stderr=subprocess.PIPE, timeout=60,
+                                env={**os.environ, "TMPDIR": str(tmp_path)})
+    else:
+        result = _sockrepl_with(redirect, *args, tmp_path=tmp_path)
+    assert result.returncode == 74
+    lines = result.stderr.splitlines(keepends=True)
+    assert lines[-1] == message and len(lines) <= 2, result.stderr  # at most the scratch line before it
+    assert os.listdir(tmp_path) == []  # cleanup ran: no scratch directory left
+
+
+@pytest.mark.parametrize("redirect", ["2>/dev/full", "2>&-"])
+def test_an_unwritable_stderr_at_start_neither_stops_nor_leaks(tmp_path, redirect):
+    result = _sockrepl_with(redirect + " >" + str(tmp_path / "out"), "run", "-", tmp_path=tmp_path)
+    assert result.returncode == 0
+    out = (tmp_path / "out").read_bytes().decode()
+    assert normalize(out) == "spawned a (pid N); current process: a\n[a] socket(AF_UNIX, SOCK_STREAM, 0) = 3\n"
+    assert os.listdir(tmp_path) == ["out"]
+
+
+def test_stdout_and_stderr_into_a_closed_pipe_leave_nothing(tmp_path):
+    result = subprocess.run(["bash", "-o", "pipefail", "-c", 'exec 3>&1; "$0" -m sockrepl run - 2>&1 | true',
+                             sys.executable], input=b"spawn a\n" + b"help\n" * 50, timeout=60,
+                            env={**os.environ, "TMPDIR": str(tmp_path)})
+    assert result.returncode == 141
+    assert os.listdir(tmp_path) == []
+
+
+# ---- cleanup on every way out (issue 10, section 5) -------------------------------------------------------
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_lesson_check_stopped_by_a_signal_cleans_up(tmp_path, signum):
+    """A CI timeout: SIGTERM/SIGHUP while a lesson runs leaves no worker, socket file or scratch directory."""
+    proc = subprocess.Popen([sys.executable, "-m", "sockrepl", "lesson", "--check"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env={**os.environ, "TMPDIR": str(tmp_path)})
+    try:
+        wait_until(lambda: workers_of(proc.pid) and sockets_under(tmp_path), 20, "a lesson with a socket file")
+        workers = workers_of(proc.pid)
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert proc.returncode == 128 + signum
+    assert out.decode().splitlines()[-1] == (f"STOP lesson --check: {signal.Signals(signum).name}; "
+                                             "processes and files cleaned up")
+    assert err == b""
+    wait_until(lambda: all(gone(p) for p in workers), what="workers gone")
+    assert os.listdir(tmp_path) == []
+
+
+def _starting_repl(tmp_path):
+    import pexpect
+
+    env = {**os.environ, "TMPDIR": str(tmp_path), "XDG_STATE_HOME": str(tmp_path / "state"), "TERM": "xterm"}
+    os.mkdir(tmp_path / "state")
+    return pexpect.spawn(sys.executable, ["-m", "sockrepl"], env=env, dimensions=(24, 80))
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_a_signal_before_the_repl_is_up_leaves_nothing(tmp_path, signum):
+    """The scratch directory exists ~0.4 s before the prompt (prompt_toolkit is imported meanwhile)."""
+    child = _starting_repl(tmp_path)
+    try:
+        wait_until(lambda: any(n.startswith("sockrepl-") for n in os.listdir(tmp_path)), 10, "the scratch directory")
+        child.kill(signum)
+        wait_until(lambda: not child.isalive(), 10, "sockrepl to leave")
+    finally:
+        child.terminate(force=True)
+    assert child.signalstatus is None and child.exitstatus in (0, 128 + signum)  # left through its cleanup
+    assert os.listdir(tmp_path) == ["state"]
+    wait_until(lambda: not workers_of(child.pid), what="p1 gone")
+
+
+def _one_process_allowed():
+    """argv prefix: a real uid of its own (not root, which RLIMIT_NPROC spares) and `ulimit -u 1`.
+
+    The effective uid stays 0 so that the interpreter (under /root) can still be run.
+    """
+    if os.geteuid() != 0 or not shutil.which("setpriv") or not shutil.which("prlimit"):
+        pytest.skip("needs root, setpriv and prlimit to run sockrepl under a process limit")
+    uid = 60000 + os.getpid() % 5000
+    return ["setpriv", f"--ruid={uid}", "--bounding-set=-sys_resource,-sys_admin",
+            "--inh-caps=-sys_resource,-sys_admin", "prlimit", "--nproc=1", sys.executable, "-m", "sockrepl"]
+
+
+def test_no_process_allowed_run_says_so_and_goes_on(tmp_path):
+    result = subprocess.run([*_one_process_allowed(), "run", "-"], input=b"spawn a\nls\n", capture_output=True,
+                            timeout=60, env={**os.environ, "TMPDIR": str(tmp_path)})
+    assert result.stdout.decode().splitlines() == [
+        "line 1: error: could not start a process: EAGAIN (Resource temporarily unavailable)",
+        "hint: the system refuses this user more processes (ulimit -u): kill some, or raise the limit",
+        "no socket files (bind a socket to a path to make one)"]
+    assert result.returncode == 2 and os.listdir(tmp_path) == []
+
+
+def test_no_thread_allowed_the_repl_says_so_and_leaves_nothing(tmp_path):
+    import pexpect
+
+    argv = _one_process_allowed()
+    child = pexpect.spawn(argv[0], argv[1:], env={**os.environ, "TMPDIR": str(tmp_path)}, dimensions=(24, 80))
+    child.expect(pexpect.EOF, timeout=20)
+    child.close()
+    said = child.before.decode().strip()
+    assert said == ("sockrepl: cannot start the session's thread (can't start new thread): the system refuses new "
+                    "threads or processes to this user (see ulimit -u); nothing was left behind")
+    assert child.exitstatus == 71 and os.listdir(tmp_path) == []

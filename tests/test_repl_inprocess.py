@@ -96,3 +96,45 @@ def test_lines_that_are_not_calls_keep_the_repl_alive(tmp_path, line):
         type("\x04")
 
     assert drive(tmp_path, script)[1] == 0
+
+
+def _a_bug_in_ps(monkeypatch):
+    """A bug of ours inside one command (injected: every known one is fixed)."""
+    from sockrepl.session import Session
+
+    def broken(self, command):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(Session, "_do_ps", broken)
+
+
+BUG_REPORT = ("sockrepl failed on ps: ZeroDivisionError: division by zero — a bug, please report it; "
+              "the session goes on (SOCKREPL_DEBUG=1 shows the traceback)")
+
+
+def test_a_crash_in_one_command_does_not_end_the_repl(tmp_path, monkeypatch):
+    _a_bug_in_ps(monkeypatch)
+    shown = []
+    monkeypatch.setattr(Repl, "print_events", lambda self, events: shown.extend(events))
+
+    async def script(repl, type):
+        type("ps\r")
+        type("socket AF_UNIX SOCK_DGRAM\r")
+        await until(lambda: snapshot_says(repl, "p1", 3, type="DGRAM"))
+        type("\x04")
+
+    repl, status = drive(tmp_path, script)
+    assert status == 0 and repl.engine.session.closed
+    assert [e.text for e in shown if getattr(e, "kind", "") == "error"] == [BUG_REPORT]
+
+
+def test_a_crash_in_one_command_does_not_end_a_script(monkeypatch):
+    import io
+
+    from sockrepl.batch import run_script
+
+    _a_bug_in_ps(monkeypatch)
+    out = io.StringIO()
+    status = run_script(io.BytesIO(b"spawn a\nps\na: socket AF_UNIX SOCK_DGRAM\n"), out)
+    lines = out.getvalue().splitlines()
+    assert status == 0 and lines[1:] == [BUG_REPORT, "[a] socket(AF_UNIX, SOCK_DGRAM, 0) = 3"]
