@@ -669,10 +669,12 @@ def test_every_number_is_bounded_where_it_is_read():
     assert len(out) < 4000  # no 5000-digit echo
 
 
-NOT_UTF8_LINES = "spawn p1\nsend 3 \"\\\udcff\"\nspawn --\udcff x\nsocket AF_UNIX SOCK_STREAM\nbind 3 \"\\xff\"\nstate\nls\nss\n"  # \udcff: a raw 0xff byte
+NOT_UTF8_LINES = ("spawn p1\nsend 3 \"\\\udcff\"\nspawn --\udcff x\n"  # \udcff: a raw 0xff byte
+                  "socket AF_UNIX SOCK_STREAM\nbind 3 \"\\xff\"\nstate\nls\nss\n")
 
 
-@pytest.mark.parametrize("env", [{"PYTHONIOENCODING": "utf-8:strict"}, {"LANG": "en_US.UTF-8", "PYTHONIOENCODING": "utf-8"},
+@pytest.mark.parametrize("env", [{"PYTHONIOENCODING": "utf-8:strict"},
+                                 {"LANG": "en_US.UTF-8", "PYTHONIOENCODING": "utf-8"},
                                  {"PYTHONIOENCODING": "ascii"}, {"LC_ALL": "C", "PYTHONUTF8": "0"}],
                          ids=["utf8-strict", "lang-utf8", "ascii", "lc-all-c"])
 def test_a_strict_or_ascii_stdout_shows_undecodable_bytes_escaped(env):
@@ -692,10 +694,13 @@ def _sockrepl_with(redirect: str, *args, tmp_path, script=b"spawn a\na: socket A
                           input=script, capture_output="2>" not in redirect, timeout=60, env=env)
 
 
+FULL = b"sockrepl: cannot write to standard output: No space left on device\n"
+
+
 @pytest.mark.parametrize("redirect, args, message", [
-    (">/dev/full", ("run", "-"), b"sockrepl: cannot write to standard output: No space left on device\n"),
-    (">/dev/full", ("lesson", "--check", "phone"), b"sockrepl: cannot write to standard output: No space left on device\n"),
-    (">/dev/full", ("lesson",), b"sockrepl: cannot write to standard output: No space left on device\n"),
+    (">/dev/full", ("run", "-"), FULL),
+    (">/dev/full", ("lesson", "--check", "phone"), FULL),
+    (">/dev/full", ("lesson",), FULL),
     (">&-", ("run", "-"), b"sockrepl: standard output is closed: there is nowhere to print to\n"),
     ("<&-", ("run", "-"), b"sockrepl: standard input is closed: there is no script to read "
                           b"(sockrepl run FILE reads a file)\n"),

@@ -318,7 +318,7 @@ def test_proc_net_unix_agrees_with_netlink(tmp_path, socks):
     dg.bind(f"\0sockrepl-test-{uuid.uuid4().hex[:12]}")
     made = [lst, cli, dg, socks(socket.SOCK_SEQPACKET), *socks(pair=True)]
     full = read_unix_sockets().sockets
-    with open("/proc/net/unix") as f:
+    with open("/proc/net/unix", encoding="utf-8", errors="surrogateescape") as f:  # any name, machine-wide
         limited = parse_proc_net_unix(f.read())
     for s in made:
         a, b = full[ino(s)], limited[ino(s)]
