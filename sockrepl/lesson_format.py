@@ -9,6 +9,7 @@ fence, a check on a process the lesson never spawned, a duplicate key) are
 errors here, so `--check` and opening a lesson both report them.
 """
 
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +29,10 @@ CHECK_KEYS = {
     "process": ("blocked", "alive", "stopped", "fds"),
     "file": ("exists", "bound", "owner", "kind"),
 }
+# `{run}` in a block's lines becomes a tag unique to this sockrepl process: abstract names are
+# shared by every process of the network namespace, so a lesson's `@name-{run}` cannot collide
+# with the same lesson run by someone else on the machine at the same time.
+RUN_PLACEHOLDER, RUN_TAG = "{run}", format(os.getpid(), "x")
 _OWNER_KEYS = ("peer_owner", "owner")  # their value is NAME:FD, naming a process
 _MARKDOWN = MarkdownIt("commonmark")
 
@@ -224,7 +229,7 @@ def parse_commands(block: Block) -> tuple[Action, ...]:
     actions: list[Action] = []
     for offset, raw in enumerate(block.lines):
         number = block.first_line + offset
-        text = raw.strip()
+        text = raw.strip().replace(RUN_PLACEHOLDER, RUN_TAG)
         if not text or text.startswith("#"):
             continue
         if text.startswith("?"):

@@ -333,3 +333,19 @@ def test_check_names_each_authoring_mistake(tmp_path):
                          "spawned (spawned so far: server, client)")
     assert key.endswith(f"key.md:{line['key.md']}: 'state' is checked twice in one line (state=BOUND and "
                         "state=LISTEN)")
+
+
+def test_run_tag_keeps_abstract_names_of_lessons_apart():
+    """`{run}` is unique per sockrepl process, and no shipped lesson binds a bare abstract name
+    (abstract names are shared by the whole network namespace: two runs of a lesson would collide)."""
+    from sockrepl.lesson_format import RUN_TAG
+
+    (step,) = parse_lesson("# T\n```sockrepl\n> spawn a\na> bind 3 @x-{run}\n? a fd 3: local=@x-{run}\n```\n").steps
+    assert step.actions[1].command.args["addr"] == b"\0x-" + RUN_TAG.encode()
+    assert step.actions[1].checks[0].wants == (("local", f"@x-{RUN_TAG}"),)
+    for name in lesson_files():
+        for step in load(name).steps:
+            for action in step.actions:
+                addr = action.command.args.get("addr")
+                if isinstance(addr, bytes) and addr.startswith(b"\0") and len(addr) > 1:
+                    assert RUN_TAG.encode() in addr, f"{name}:{action.line}: write @name-{{run}}"
