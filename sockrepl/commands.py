@@ -78,6 +78,7 @@ class Spec:
     aliases: tuple[str, ...] = ()
     syscall: bool = False
     check: Callable[[dict], None] | None = None
+    details: tuple[str, ...] = ()  # paragraphs for `help NAME` / `man NAME` of a command that is no call
 
     @property
     def usage(self) -> str:
@@ -216,7 +217,16 @@ _command("state", "inspection", "print the state panel (--json: one line of JSON
 _command("ss", "inspection", "the kernel's view of the session's sockets, like ss -xap", example="ss")
 _command("why", "inspection", "why the last call blocked, failed or surprised: the reasons, with the kernel's evidence",
          [P("name", "name", None), P("keyword", "word", None, label="fd"), P("fd", "fd", None, label="N")],
-         example="why c3", check=check_why)
+         example="why c3", check=check_why, details=(
+             "Explains the current process's last call (why NAME: NAME's; why NAME fd N: its last call on fd N): "
+             "why it blocked, failed, or returned something surprising, and what would change it.",
+             "Each claim is followed by its evidence and where that comes from. \"kernel, now\": what sock_diag "
+             "(as ss -x), /proc/PID/syscall and lstat show at this moment. \"session record\": a line the session "
+             "ran and what the kernel returned then, numbered #N in the order it happened.",
+             "Its first line is the call's ↳ note. It only reads: it can be used at any step of a lesson.",
+             "Try: fill a listen(3, 1) queue until a third connect blocks, then why; or send on a connection the "
+             "server has not accepted yet while the server waits in recv on another.",
+         ))
 _command("help", "inspection", "list the commands, or show one command's usage",
          [P("topic", "word", None)], example="help bind")
 _command("man", "inspection", "a system call's manual in short: signature, return value, errors",

@@ -31,6 +31,8 @@ def help_lines(topic: str | None, width: int = 80) -> list:
     if spec.c_usage:
         lines.append([("class:dim", f"  C form: {spec.c_usage}")])
     lines.append([("", f"  {spec.summary}")])
+    for paragraph in spec.details:
+        lines += _wrapped("", paragraph, width, "  ", "  ")
     if spec.example:
         lines.append([("class:hint", f"  example: {spec.example}")])
     if spec.aliases:
@@ -67,6 +69,9 @@ def man_lines(topic: str, width: int = 80) -> list:
     from sockrepl.manpages import lookup
 
     page = lookup(topic)
+    spec = REGISTRY.get(ALIASES.get(topic, topic))
+    if page is None and spec is not None and spec.details:
+        return help_lines(spec.name, width)  # a command with a manual of its own (why)
     if page is None:
         return [[("class:error", f"no manual for {topic!r}")],
                 [("class:hint", "hint: man works for the system calls, e.g. man accept")]]

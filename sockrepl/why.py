@@ -4,33 +4,34 @@ Pure: (the call's record, a snapshot of the kernel now, the session's history)
 -> reasons. Every reason says where its evidence comes from: "kernel" (read now:
 sock_diag, /proc, lstat) or "session" (the session's own record of what was
 typed and what the kernel returned then), so a student can check each claim.
-For a call printed with a `↳` note, the first reason *is* that note
-(explain.note): the note, `why` and an exercise's check speak with one voice.
+For a call printed with `↳` notes, the first reason starts with the first note
+(explain.notes) and every note is said: the notes, `why` and an exercise's check
+speak with one voice. The facts it cites are found by evidence.py.
 """
-
-from dataclasses import dataclass
-from typing import Literal
 
 from sockrepl import constants as C
 from sockrepl.calllog import CallRecord, ExitRecord, Record, created_fds
+from sockrepl.evidence import (
+    ENDS_READING,
+    ENDS_WRITING,
+    Reason,
+    address_of,
+    call_text,
+    diag_text,
+    file_at,
+    holder_of,
+    hung_up_by,
+    last_call,
+    listener_at,
+    own_shutdown,
+    typed_line,
+    who_bound,
+)
 from sockrepl.explain import notes
-from sockrepl.state import FdView, FileView, ProcessView, Snapshot, display_name
+from sockrepl.state import FdView, ProcessView, Snapshot
 from sockrepl.textsafe import visible
 
-Source = Literal["kernel", "session"]
 SIGPIPE = C.SIGNALS["SIGPIPE"]
-# A peer's shutdown that ends what this side reads (EOF), or what it may write (EPIPE).
-ENDS_READING = (C.SHUTDOWN_HOWS["SHUT_WR"], C.SHUTDOWN_HOWS["SHUT_RDWR"])
-ENDS_WRITING = (C.SHUTDOWN_HOWS["SHUT_RD"], C.SHUTDOWN_HOWS["SHUT_RDWR"])
-
-
-@dataclass(frozen=True)
-class Reason:
-    """One claim, and the evidence that backs it ("" when the claim is advice, not a fact)."""
-
-    claim: str
-    evidence: str = ""
-    evidence_source: Source | None = None
 
 
 def target(history: tuple[Record, ...], process: str, fd: int | None = None) -> CallRecord | None:
@@ -53,80 +54,31 @@ def explain_call(record: CallRecord, snapshot: Snapshot, history: tuple[Record, 
     return _returned(record, snapshot, history)
 
 
-# ---- small facts ---------------------------------------------------------------------
-
-
-def _addr(record: CallRecord) -> str | None:
-    address = record.command.args.get("addr")
-    return visible(display_name(address) or "") if isinstance(address, bytes) and address else None
-
-
-def _call(record: CallRecord) -> str:
-    fd = "" if record.fd is None else str(record.fd)
-    addr = _addr(record)
-    return f"{record.command.name}({fd})" + (f" → {addr}" if addr else "")
-
-
-def _typed(record: CallRecord) -> str:
-    """The line as typed, with the process it ran in, and its number in the session's record."""
-    text = record.command.text if record.command.process else f"{record.process}: {record.command.text}"
-    return f"`{visible(text)}` (#{record.seq})"
-
-
-def _ss(view: FdView) -> str:
-    raw = view.raw
-    queues = f", Recv-Q {raw.rqueue}, Send-Q {raw.wqueue}" if raw is not None else ""
-    where = f" {visible(view.local)}" if view.local else ""
-    return f"sock_diag: {view.type}{where} {view.state}{queues}"
-
-
-def _asleep(proc: ProcessView) -> Reason:
+def _asleep(proc: ProcessView) -> str:
+    """What /proc says of the blocked process: the syscall it sleeps in, or that it is stopped."""
     blocked = proc.blocked
     assert blocked is not None
+    if proc.stopped:
+        return f"/proc/{proc.pid}/stat: state T (stopped), in {blocked.syscall or '?'}"
     wchan = f", sleeping in {blocked.wchan}" if blocked.wchan else ""
-    return Reason("", f"/proc/{proc.pid}/syscall: in {blocked.syscall or '?'}, state S{wchan}", "kernel")
-
-
-def _listener(snapshot: Snapshot, name: str | None) -> tuple[ProcessView, FdView] | None:
-    for proc in snapshot.processes:
-        for view in proc.fds:
-            if view.state == "LISTEN" and view.local == name:
-                return proc, view
-    return None
-
-
-def _holder(snapshot: Snapshot, name: str | None) -> tuple[ProcessView, FdView] | None:
-    """The session's socket bound to `name` (an accepted connection only shares the name)."""
-    for proc in snapshot.processes:
-        for view in proc.fds:
-            if view.local == name and (view.role == "passive" or view.type == "DGRAM" or view.state == "BOUND"):
-                return proc, view
-    return None
-
-
-def _file(snapshot: Snapshot, name: str | None) -> FileView | None:
-    return next((f for f in snapshot.files if f.path == name), None)
-
-
-def _last(history: tuple[Record, ...], before: int, test) -> CallRecord | None:
-    return next((r for r in reversed(history) if isinstance(r, CallRecord) and r.seq < before and test(r)), None)
+    return f"/proc/{proc.pid}/syscall: in {blocked.syscall or '?'}, state S{wchan}"
 
 
 def _nonblocking(record: CallRecord, history: tuple[Record, ...]) -> Reason:
     """Where O_NONBLOCK came from, from the session's record."""
     flags = record.command.args.get("flags", 0) or 0
     if flags & C.MSG_FLAGS["MSG_DONTWAIT"]:
-        return Reason("MSG_DONTWAIT asked this one call not to wait.", f"{_typed(record)}", "session")
-    switch = _last(history, record.seq, lambda r: r.process == record.process and r.fd == record.fd
+        return Reason("MSG_DONTWAIT asked this one call not to wait.", f"{typed_line(record)}", "session")
+    switch = last_call(history, record.seq, lambda r: r.process == record.process and r.fd == record.fd
                    and r.command.name == "fcntl" and r.ok)
     if switch is not None:
         return Reason("O_NONBLOCK is on for this fd: the call returns at once instead of waiting.",
-                      _typed(switch), "session")
-    made = _last(history, record.seq, lambda r: r.process == record.process
+                      typed_line(switch), "session")
+    made = last_call(history, record.seq, lambda r: r.process == record.process
                  and record.fd in created_fds(r.command, r.outcome))
     if made is not None and made.command.args.get("type", 0) & C.SOCKET_TYPE_FLAGS["SOCK_NONBLOCK"]:
         return Reason("The socket was made non-blocking: the call returns at once instead of waiting.",
-                      _typed(made), "session")
+                      typed_line(made), "session")
     return Reason("The socket is non-blocking (O_NONBLOCK): the call returns at once instead of waiting.")
 
 
@@ -134,11 +86,13 @@ def _nonblocking(record: CallRecord, history: tuple[Record, ...]) -> Reason:
 
 
 def _blocked(record: CallRecord, proc: ProcessView, snapshot: Snapshot, history) -> list[Reason]:
-    waits = _waiting(record, snapshot, history)
-    head, *rest = waits
-    asleep = _asleep(proc)
-    return [Reason(f"{record.process} is blocked in {_call(record)}: {head.claim}", asleep.evidence, "kernel"),
-            *rest]
+    head, *rest = _waiting(record, snapshot, history)
+    reasons = [Reason(f"{record.process} is blocked in {call_text(record)}: {head.claim}", _asleep(proc), "kernel"),
+               *rest]
+    if proc.stopped:
+        reasons.append(Reason(f"{record.process} is also stopped: even released, it goes on only after "
+                              f"`kill {record.process} SIGCONT`."))
+    return reasons
 
 
 def _waiting(record: CallRecord, snapshot: Snapshot, history) -> list[Reason]:
@@ -161,7 +115,7 @@ def _waiting(record: CallRecord, snapshot: Snapshot, history) -> list[Reason]:
 def _wait_accept(record: CallRecord, view: FdView | None) -> list[Reason]:
     reasons = [Reason("nobody has called yet.")]
     if view is not None:
-        reasons.append(Reason(f"No call waits in fd {record.fd}'s queue.", _ss(view), "kernel"))
+        reasons.append(Reason(f"No call waits in fd {record.fd}'s queue.", diag_text(view), "kernel"))
         dial = f"`NAME: connect FD {visible(view.local)}`" if view.local else "a connect to its address"
         reasons.append(Reason(f"It goes on when a process dials {visible(view.local or 'it')} ({dial}), "
                               "or fails with EINTR on Ctrl-C / interrupt."))
@@ -169,8 +123,8 @@ def _wait_accept(record: CallRecord, view: FdView | None) -> list[Reason]:
 
 
 def _wait_connect(record: CallRecord, snapshot: Snapshot) -> list[Reason]:
-    addr = _addr(record)
-    found = _listener(snapshot, addr)
+    addr = address_of(record)
+    found = listener_at(snapshot, addr)
     if found is None:
         return [Reason("the line is busy."),
                 Reason(f"The listener on {addr} is not one of this session's processes: its queue is full.")]
@@ -179,7 +133,7 @@ def _wait_connect(record: CallRecord, snapshot: Snapshot) -> list[Reason]:
     return [Reason("the line is busy."),
             Reason(f"The listener ({proc.name} fd {view.fd}) already holds {pending} caller"
                    f"{'s' if pending != 1 else ''} waiting; with listen({view.fd}, {backlog}) Linux queues "
-                   f"backlog + 1 = {backlog + 1}.", _ss(view), "kernel"),
+                   f"backlog + 1 = {backlog + 1}.", diag_text(view), "kernel"),
             Reason(f"It goes on when {proc.name} picks up (`{proc.name}: accept {view.fd}`), "
                    "or fails if the listener closes.")]
 
@@ -189,7 +143,7 @@ def _wait_data(record: CallRecord, view: FdView | None, snapshot: Snapshot, hist
     if view is None:
         return reasons
     peer = f"{view.peer_owner.process} fd {view.peer_owner.fd}" if view.peer_owner else "the other end"
-    reasons.append(Reason(f"fd {view.fd}'s connection (to {peer}) has no unread bytes.", _ss(view), "kernel"))
+    reasons.append(Reason(f"fd {view.fd}'s connection (to {peer}) has no unread bytes.", diag_text(view), "kernel"))
     reasons += _sent_elsewhere(record, view, snapshot, history)
     if view.peer_owner:
         owner = view.peer_owner
@@ -205,13 +159,13 @@ def _sent_elsewhere(record: CallRecord, view: FdView, snapshot: Snapshot, histor
         listener = call.listener
         if call.caller is None or listener is None or not (call.sent or call.send_q):
             continue
-        found = _listener(snapshot, view.local) if view.local else None
+        found = listener_at(snapshot, view.local) if view.local else None
         if found is None or found[1].inode != call.listener_inode:
             continue
         caller = call.caller
         sends = [r for r in history if isinstance(r, CallRecord) and r.process == caller.process
                  and r.fd == caller.fd and r.command.name in ("send", "write") and r.ok]
-        evidence = _typed(sends[-1]) if sends else "no send of the session's"
+        evidence = typed_line(sends[-1]) if sends else "no send of the session's"
         amount = f"{call.sent} byte{'s' if call.sent != 1 else ''}" if call.sent else "data"
         reasons.append(Reason(f"{caller.process} sent {amount}, but on its own call, not yet picked up: "
                               f"`{listener.process}: accept {listener.fd}` gives you that connection as a new fd.",
@@ -224,7 +178,7 @@ def _sent_elsewhere(record: CallRecord, view: FdView, snapshot: Snapshot, histor
 
 def _wait_mail(record: CallRecord, view: FdView) -> list[Reason]:
     reasons = [Reason("the mailbox is empty."),
-               Reason(f"No datagram is queued on fd {view.fd}.", _ss(view), "kernel")]
+               Reason(f"No datagram is queued on fd {view.fd}.", diag_text(view), "kernel")]
     if view.local is None:
         reasons.append(Reason("It has no address either: nobody can post to it, so only a signal ends this wait "
                               "(bind before recvfrom)."))
@@ -236,14 +190,14 @@ def _wait_mail(record: CallRecord, view: FdView) -> list[Reason]:
 def _wait_room(record: CallRecord, view: FdView | None, snapshot: Snapshot) -> list[Reason]:
     if view is not None and view.accepted is False:
         return [Reason("the call is still in the listener's queue: nobody reads it until the server accepts."),
-                Reason("Its buffer is full of what was sent.", _ss(view) + " (Send-Q: memory charged)", "kernel")]
+                Reason("Its buffer is full of what was sent.", diag_text(view) + " (Send-Q: memory charged)", "kernel")]
     if view is None or view.peer_owner is None:
         return [Reason("the receiver's queue is full.")]
     owner = view.peer_owner
     peer = snapshot.find(owner.process, owner.fd)
     reasons = [Reason("the receiver's buffer is full: nobody reads on the other side.")]
     if peer is not None:
-        reasons.append(Reason(f"{owner.process} fd {owner.fd} has {peer.unread or 0} bytes unread.", _ss(peer),
+        reasons.append(Reason(f"{owner.process} fd {owner.fd} has {peer.unread or 0} bytes unread.", diag_text(peer),
                               "kernel"))
     reasons.append(Reason(f"It goes on when {owner.process} reads (`{owner.process}: recv {owner.fd} 100000`)."))
     return reasons
@@ -257,11 +211,11 @@ def _ended(record: CallRecord, history) -> list[Reason]:
                 and r.process == record.process), None)
     how = f"killed by {C.signal_name(end.signal)}" if end and end.signal else "ended"
     evidence = f"#{end.seq}: +++ {how} +++ (the kernel's wait status)" if end else ""
-    reasons = [Reason(f"{record.process} was {how} in {_call(record)}.", evidence, "session" if end else None)]
+    reasons = [Reason(f"{record.process} was {how} in {call_text(record)}.", evidence, "session" if end else None)]
     if end is not None and end.signal == SIGPIPE:
         reasons.append(Reason("It wrote to a connection whose other side had hung up: SIGPIPE's default action "
                               "kills."))
-        reasons += _hung_up_by(record, history, ENDS_WRITING)
+        reasons += hung_up_by(record, history, ENDS_WRITING)
         reasons.append(Reason(f"`signal {record.process} SIGPIPE ignore` makes such a write return -1 EPIPE."))
     return reasons
 
@@ -275,9 +229,9 @@ def _failed(record: CallRecord, snapshot: Snapshot, history) -> list[Reason]:
     errno = C.ERRNO_NAMES.get(outcome.errno, str(outcome.errno))
     errno = {"ENOTSUP": "EOPNOTSUPP", "EWOULDBLOCK": "EAGAIN"}.get(errno, errno)
     said = (notes(record.command, outcome) or [C.errno_text(outcome.errno)])[0]
-    reasons = [Reason(f"{_call(record)} failed with {errno}: {said}.", f"#{record.seq}: = -1 {errno}", "session")]
+    reasons = [Reason(f"{call_text(record)} failed with {errno}: {said}.", f"#{record.seq}: = -1 {errno}", "session")]
     name = record.command.name
-    addr = _addr(record)
+    addr = address_of(record)
     view = snapshot.find(record.process, record.fd) if record.fd is not None else None
     if errno == "EAGAIN":
         waits = _waiting(record, snapshot, history)
@@ -290,7 +244,7 @@ def _failed(record: CallRecord, snapshot: Snapshot, history) -> list[Reason]:
     if view is not None and (name, errno) in (("accept", "EINVAL"), ("listen", "EOPNOTSUPP"), ("listen", "EINVAL")):
         return [*reasons, _wrong_socket(name, view)]
     if name in ("send", "write") and errno == "EPIPE":
-        return reasons + _own_shutdown(record, history) + _hung_up_by(record, history, ENDS_WRITING)
+        return reasons + own_shutdown(record, history) + hung_up_by(record, history, ENDS_WRITING)
     if errno == "ENOTCONN" and name in ("send", "write", "sendto"):
         return reasons + _no_return_address(record, history)
     return reasons
@@ -298,8 +252,8 @@ def _failed(record: CallRecord, snapshot: Snapshot, history) -> list[Reason]:
 
 def _at_address(record: CallRecord, errno: str, addr: str | None, snapshot: Snapshot, history) -> list[Reason]:
     """connect / sendto: what is at the address now, and what the session did there."""
-    file = _file(snapshot, addr)
-    holder = _holder(snapshot, addr)
+    file = file_at(snapshot, addr)
+    holder = holder_of(snapshot, addr)
     if errno == "EACCES" and file is not None and file.mode is not None:
         proc = snapshot.process(record.process)
         uid, pid = (proc.uid, proc.pid) if proc else ("?", "PID")
@@ -310,55 +264,37 @@ def _at_address(record: CallRecord, errno: str, addr: str | None, snapshot: Snap
     if holder is not None:
         proc, view = holder
         if view.state == "LISTEN" or view.type == "DGRAM":
-            return [Reason(f"Now {proc.name} fd {view.fd} is there: the same call would work now.", _ss(view),
+            return [Reason(f"Now {proc.name} fd {view.fd} is there: the same call would work now.", diag_text(view),
                            "kernel")]
         listen = f"`{proc.name}: listen {view.fd} 5`"
         return [Reason(f"Not listening yet: {proc.name} fd {view.fd} is bound to {addr} but has not called listen "
-                       f"({listen} turns the ringer on).", _ss(view), "kernel")]
+                       f"({listen} turns the ringer on).", diag_text(view), "kernel")]
     if file is not None and file.kind == "socket" and not file.bound:
         reasons = [Reason(f"{addr} is a stale socket file: no socket is bound to it any more (a socket file stays "
                           "when its socket closes).", f"lstat {addr}: a socket file; sock_diag: no socket has it",
                           "kernel")]
-        reasons += _who_bound(addr, history)
+        reasons += who_bound(addr, history)
         return [*reasons, Reason(f"The server must `unlink {addr}`, then bind and listen again.")]
     if file is not None and file.kind == "other":
         return [Reason(f"{addr} is not a socket file.", f"lstat {addr}: not S_IFSOCK", "kernel")]
     if addr and addr.startswith("@"):
         return [Reason(f"No socket of the session is bound to {addr} (abstract names have no file).")]
     return [Reason(f"There is no file at {addr}: nobody has bound that path.", f"lstat {addr}: no such file",
-                   "kernel"), *_who_bound(addr, history)]
-
-
-def _who_bound(addr: str | None, history) -> list[Reason]:
-    bound = next((r for r in reversed(history) if isinstance(r, CallRecord) and r.command.name == "bind" and r.ok
-                  and _addr(r) == addr), None)
-    if bound is None:
-        return []
-    after = [r for r in history if r.seq > bound.seq and r.process == bound.process and (
-        isinstance(r, ExitRecord) or (r.command.name == "close" and r.fd == bound.fd and r.ok))]
-    gone = f"; then {_end_text(after[0])}" if after else ""
-    return [Reason(f"{bound.process} fd {bound.fd} bound it{gone}.", _typed(bound) + gone, "session")]
-
-
-def _end_text(record: Record) -> str:
-    if isinstance(record, ExitRecord):
-        how = f"killed by {C.signal_name(record.signal)}" if record.signal else f"exited with {record.code}"
-        return f"{record.process} was {how} (#{record.seq})"
-    return _typed(record)
+                   "kernel"), *who_bound(addr, history)]
 
 
 def _in_use(addr: str | None, snapshot: Snapshot, history) -> list[Reason]:
-    holder = _holder(snapshot, addr)
+    holder = holder_of(snapshot, addr)
     if holder is not None:
         proc, view = holder
-        return [Reason(f"{proc.name} fd {view.fd} holds {addr}: one address, one socket.", _ss(view), "kernel")]
-    file = _file(snapshot, addr)
+        return [Reason(f"{proc.name} fd {view.fd} holds {addr}: one address, one socket.", diag_text(view), "kernel")]
+    file = file_at(snapshot, addr)
     if file is not None and file.kind == "socket" and file.bound:
         return [Reason(f"A socket outside this session holds {addr}.", f"sock_diag: {addr} is bound", "kernel")]
     if file is not None and file.kind == "socket":
         return [Reason(f"{addr} is a stale socket file: nobody holds it, but bind will not reuse a path that exists.",
                        f"lstat {addr}: a socket file; sock_diag: no socket has it", "kernel"),
-                *_who_bound(addr, history), Reason(f"`unlink {addr}`, then bind again.")]
+                *who_bound(addr, history), Reason(f"`unlink {addr}`, then bind again.")]
     if file is not None:
         return [Reason(f"A file that is not a socket is at {addr}.", f"lstat {addr}: not S_IFSOCK", "kernel")]
     if addr and addr.startswith("@"):
@@ -373,17 +309,17 @@ def _wrong_socket(name: str, view: FdView) -> Reason:
         what = f"fd {view.fd} is a datagram socket: mailboxes do not ring; recvfrom takes its letters"
     else:
         what = f"fd {view.fd} has no address (or is connected): bind it to a path first"
-    return Reason(what + ".", _ss(view), "kernel")
+    return Reason(what + ".", diag_text(view), "kernel")
 
 
 def _no_return_address(record: CallRecord, history) -> list[Reason]:
-    got = _last(history, record.seq, lambda r: r.process == record.process and r.fd == record.fd
+    got = last_call(history, record.seq, lambda r: r.process == record.process and r.fd == record.fd
                 and r.command.name == "recvfrom" and r.ok and r.outcome is not None
                 and r.outcome.out.get("addrlen") == 0)
     if got is None:
         return [Reason(f"fd {record.fd} has no fixed peer: give sendto an address (or connect first).")]
     return [Reason("The letter you answer had no return address: its sender never called bind, so there is "
-                   "nowhere to reply. The sender must bind first.", f"{_typed(got)} returned addrlen 0", "session")]
+                   "nowhere to reply. The sender must bind first.", f"{typed_line(got)} returned addrlen 0", "session")]
 
 
 # ---- a call that returned, perhaps surprisingly ---------------------------------------------
@@ -398,7 +334,7 @@ def _returned(record: CallRecord, snapshot: Snapshot, history) -> list[Reason]:
     if name == "connect":
         return _connected(record, view)
     if name in ("recv", "read", "recvfrom") and said:
-        reasons = [Reason(f"{_call(record)} returned {outcome.ret}: {said[0]}.", f"#{record.seq}: = {outcome.ret}",
+        reasons = [Reason(f"{call_text(record)} returned {outcome.ret}: {said[0]}.", f"#{record.seq}: = {outcome.ret}",
                           "session")]
         full = outcome.out.get("datagram_len")
         if full is not None and full > record.command.args["size"]:
@@ -411,17 +347,18 @@ def _returned(record: CallRecord, snapshot: Snapshot, history) -> list[Reason]:
         return reasons
     wanted = len(record.command.args.get("data") or b"")
     if name in ("send", "write") and 0 <= outcome.ret < wanted:
-        return [Reason(f"{_call(record)} returned {outcome.ret}: the kernel took {outcome.ret} of the {wanted} bytes.",
+        took = f"the kernel took {outcome.ret} of the {wanted} bytes"
+        return [Reason(f"{call_text(record)} returned {outcome.ret}: {took}.",
                        f"#{record.seq}: = {outcome.ret}", "session"),
                 Reason("A blocked send returns what it has sent when its wait ends early: the other side "
                        "closed, or a signal came. The rest was never sent."),
-                *_hung_up_by(record, history, ENDS_WRITING)]
-    return [Reason(f"{_call(record)} returned {outcome.ret}, as asked: nothing to explain.",
+                *hung_up_by(record, history, ENDS_WRITING)]
+    return [Reason(f"{call_text(record)} returned {outcome.ret}, as asked: nothing to explain.",
                    f"#{record.seq}: = {outcome.ret}", "session")]
 
 
 def _connected(record: CallRecord, view: FdView | None) -> list[Reason]:
-    head = Reason(f"{_call(record)} returned 0: connected.", f"#{record.seq}: = 0", "session")
+    head = Reason(f"{call_text(record)} returned 0: connected.", f"#{record.seq}: = 0", "session")
     if view is None:
         return [head]
     if view.accepted is False:
@@ -431,7 +368,7 @@ def _connected(record: CallRecord, view: FdView | None) -> list[Reason]:
                 Reason("What you send now waits in that queue until the server accepts.")]
     if view.peer_owner is not None:
         owner = view.peer_owner
-        return [head, Reason(f"{owner.process} fd {owner.fd} took the call.", _ss(view) + f", peer "
+        return [head, Reason(f"{owner.process} fd {owner.fd} took the call.", diag_text(view) + f", peer "
                              f"{owner.process}:{owner.fd}", "kernel")]
     return [head]
 
@@ -442,56 +379,7 @@ def _eof(record: CallRecord, view: FdView, history) -> list[Reason]:
                           f"sock_diag: fd {view.fd} has no peer socket any more", "kernel")]
     elif view.shutdown in ("read", "both"):
         reasons = [Reason("The other side shut its writing side (SHUT_WR): no more data will come.",
-                          _ss(view) + f", shutdown {view.shutdown}", "kernel")]
+                          diag_text(view) + f", shutdown {view.shutdown}", "kernel")]
     else:
         return []
-    return reasons + _hung_up_by(record, history, ENDS_READING)
-
-
-def _own_shutdown(record: CallRecord, history) -> list[Reason]:
-    done = _last(history, record.seq, lambda r: r.process == record.process and r.fd == record.fd and r.ok
-                 and r.command.name == "shutdown" and r.command.args.get("how") in ENDS_READING)
-    return [Reason("You shut your own writing side first.", _typed(done), "session")] if done else []
-
-
-def _hung_up_by(record: CallRecord, history, hows: tuple[int, ...]) -> list[Reason]:
-    """Who ended the other end, from the session's record (the kernel no longer names a closed peer)."""
-    peer = _peer(history, record.process, record.fd, record.seq)
-    if peer is None:
-        return []
-    process, fd, since = peer
-    for later in history:
-        if later.seq <= since or later.process != process:
-            continue
-        if isinstance(later, ExitRecord):
-            return [Reason(f"{process}, which held the other end (fd {fd}), ended.", _end_text(later), "session")]
-        hung = later.ok and later.fd == fd and (later.command.name == "close" or (
-            later.command.name == "shutdown" and later.command.args.get("how") in hows))
-        if hung:
-            return [Reason(f"{process} fd {fd}, the other end, hung up.", _typed(later), "session")]
-    return []
-
-
-def _peer(history, process: str, fd: int | None, before: int) -> tuple[str, int, int] | None:
-    """(process, fd, seq) of the other end of `process`'s fd, paired by the sockets the log recorded."""
-    made = _last(history, before + 1, lambda r: r.process == process and fd in created_fds(r.command, r.outcome))
-    connected = _last(history, before + 1, lambda r: r.process == process and r.fd == fd and r.ok
-                      and r.command.name == "connect")
-    if made is None:
-        return None
-    index = created_fds(made.command, made.outcome).index(fd)
-    inode = made.sockets[index] if index < len(made.sockets) else None
-    if made.command.name == "socketpair":
-        other = created_fds(made.command, made.outcome)[1 - index]
-        return process, other, made.seq
-    if made.command.name == "accept" and made.peer:
-        owner = next((r for r in history if isinstance(r, CallRecord) and made.peer in r.sockets), None)
-        if owner is not None:
-            fds = created_fds(owner.command, owner.outcome)
-            return owner.process, fds[owner.sockets.index(made.peer)], made.seq
-    if connected is not None and inode:
-        accepted = next((r for r in history if isinstance(r, CallRecord) and r.command.name == "accept"
-                         and r.peer == inode), None)
-        if accepted is not None and accepted.outcome is not None:
-            return accepted.process, accepted.outcome.ret, accepted.seq
-    return None
+    return reasons + hung_up_by(record, history, ENDS_READING)

@@ -279,8 +279,14 @@ def test_why_end_to_end():
     assert result.returncode == 2  # the malformed `why c3 3`
 
 
-def test_help_why():
-    result = run_sockrepl("help why\n")
-    out = result.stdout.decode()
-    assert out.splitlines()[0] == "why [NAME] [fd] [N]"
-    assert "example: why c3" in out
+def test_help_and_man_why_and_a_stopped_process():
+    result = run_sockrepl("help why\nman why\nspawn s\ns: socket AF_UNIX SOCK_STREAM\ns: bind 3 x.sock\n"
+                          "s: listen 3 1\ns: accept 3\nkill s SIGSTOP\nwhy\n")
+    lines = result.stdout.decode().splitlines()
+    assert lines[0] == "why [NAME] [fd] [N]" and lines.count("why [NAME] [fd] [N]") == 2  # man why: the same entry
+    assert "  example: why c3" in lines
+    assert any(line.startswith("  Each claim is followed by its evidence") for line in lines)
+    assert "s is blocked in accept(3): nobody has called yet." in lines
+    assert any(line.startswith("      evidence (kernel, now): /proc/") and "state T (stopped), in accept" in line
+               for line in lines)
+    assert "  s is also stopped: even released, it goes on only after `kill s SIGCONT`." in lines
