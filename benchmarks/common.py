@@ -139,7 +139,7 @@ class Config:
 def config(quick: bool, runs: int | None) -> Config:
     if quick:
         return Config(runs or 2, 20, (10, 100), 1, False, 1)
-    return Config(runs or 7, 1000, (10, 100, 1000), runs or 7, True, 6)
+    return Config(runs or 7, 1000, (10, 100, 1000), runs or 7, True, 10)
 
 
 def find_sockrepl() -> str:
