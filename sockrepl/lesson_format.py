@@ -109,6 +109,7 @@ class Block:
 
 def parse_lesson(text: str, path: str = "<lesson>") -> Lesson:
     """Headings and fences from markdown-it; each block's lines from `BLOCK_KINDS`."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")  # as markdown-it does, so line numbers agree
     lines = text.split("\n")
     tokens = _MARKDOWN.parse(text)
     title, start = "", 0
