@@ -11,15 +11,10 @@ from sockrepl.lifecycle import (
     EXIT_IO,
     EXIT_NO_RESOURCES,
     EXIT_READER_GONE,
-    EXIT_USAGE,
     OutputLost,
     StartFailed,
-    Stop,
-    StopOnSignal,
     prepare_streams,
 )
-
-FIRST_PROCESS = "p1"  # a plain session starts with one process ready; a lesson starts from none
 
 DESCRIPTION = """Learn UNIX domain sockets by making the system calls yourself:
 socket, bind, listen, accept, connect, send, recv... one at a time, on real
@@ -62,32 +57,6 @@ def wants_color(choice: str) -> bool:
     return choice == "auto" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
-def interactive(lesson=None) -> int:
-    """The REPL. Its first process starts while prompt_toolkit is being imported.
-
-    Signals are recorded before the engine (and its scratch directory) exists and
-    end sockrepl through the `finally` that cleans up, until the REPL's own handlers take over.
-    """
-    if not sys.stdin.isatty() or not sys.stdout.isatty():
-        print("sockrepl: the interactive mode needs a terminal; for scripts use: sockrepl run FILE", file=sys.stderr)
-        return EXIT_USAGE
-    from sockrepl.engine import Engine
-
-    stop = StopOnSignal()
-    engine = Engine()
-    try:
-        stop.arm()
-        started = engine.run_line("" if lesson and lesson.active else f"spawn {FIRST_PROCESS}")
-        from sockrepl.repl import main as repl_main
-
-        return repl_main(engine, started, lesson)
-    except Stop as stopped:
-        return 128 + stopped.signum
-    finally:
-        stop.quiet = True
-        engine.close()
-
-
 def main(argv: list[str] | None = None) -> int:
     closed = prepare_streams()
     args = build_parser().parse_args(argv)
@@ -124,6 +93,8 @@ def _run_mode(args) -> int:
         from sockrepl.lessons_cli import main as lesson_main
 
         return lesson_main(args)
+    from sockrepl.interactive import interactive
+
     return interactive()
 
 

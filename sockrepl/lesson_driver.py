@@ -86,8 +86,8 @@ class LessonDriver:
         return True
 
     async def _lesson_command(self, repl, rest: list[str]) -> None:
+        from sockrepl.lesson_list import listing
         from sockrepl.lessons import LessonError, load
-        from sockrepl.lessons_cli import listing
 
         if not rest or rest == ["list"]:
             try:

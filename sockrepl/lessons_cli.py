@@ -7,32 +7,10 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from sockrepl.lesson_list import listing
 from sockrepl.lessons import LessonError, check_lesson, courses, lesson_files, load
 from sockrepl.lifecycle import Stop, StopOnSignal
 from sockrepl.textsafe import visible
-
-NAME_WIDTH = 14
-
-
-def listing(folders: Sequence[str] = ()) -> list[tuple[str, str]]:
-    """The lessons as (line, style): each course's title, then its lessons numbered in its order."""
-    lines: list[tuple[str, str]] = []
-    taken: set[str] = set()
-    for course in courses(folders):
-        lines.append((visible(course.title), "class:heading"))
-        for entry in course.entries:
-            try:
-                summary = entry.summary or load(str(entry.path)).summary
-                style = ""
-            except LessonError as error:
-                summary, style = f"cannot be read: {error}", "class:error"
-            if entry.name in taken:
-                summary, style = f"{entry.name} is taken by an earlier course: open it by its path, {entry.path}", \
-                    "class:warn"
-            taken.add(entry.name)
-            lines.append((f"  {entry.number:>2}  {visible(entry.name).ljust(NAME_WIDTH)} {visible(summary)}", style))
-        lines += [(f"   ! {visible(problem)}", "class:warn") for problem in course.problems]
-    return lines
 
 
 def list_lessons(folders: Sequence[str], out=sys.stdout) -> int:
@@ -108,7 +86,7 @@ def main(args) -> int:
     except LessonError as error:
         print(f"sockrepl: {visible(str(error))}", file=sys.stderr)
         return 2
-    from sockrepl.cli import interactive
+    from sockrepl.interactive import interactive
     from sockrepl.lesson_driver import LessonDriver
 
     return interactive(LessonDriver(lesson, present=args.present, folders=folders))

@@ -11,9 +11,9 @@ from typing import Literal
 from sockrepl.events import View
 from sockrepl.fit import cells as cells_of_text
 from sockrepl.fit import fit
-from sockrepl.render import process_style
 from sockrepl.state import FdView, FileView, OtherFd, ProcessView, QueuedCall, Snapshot
 from sockrepl.textsafe import visible
+from sockrepl.theme import process_style
 
 Fragments = list[tuple[str, str]]
 SS_STATES = {1: "ESTAB", 7: "UNCONN", 10: "LISTEN"}

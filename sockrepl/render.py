@@ -18,46 +18,12 @@ from sockrepl.events import (
     View,
 )
 from sockrepl.explain import notes
+from sockrepl.quoting import c_string, sockaddr
 from sockrepl.textsafe import visible
+from sockrepl.theme import process_style
 
 Fragments = list[tuple[str, str]]
-STRSIZE = 32
 SOCKADDR_UN_SIZE = 110
-PROCESS_STYLES = 6
-
-_ESCAPES = {9: "\\t", 10: "\\n", 11: "\\v", 12: "\\f", 13: "\\r", 34: '\\"', 92: "\\\\"}
-
-
-def c_string(data: bytes, limit: int | None = STRSIZE) -> str:
-    """Quote bytes the way strace does: C escapes, octal for the rest, `...` when cut."""
-    shown = data if limit is None else data[:limit]
-    out = []
-    for i, byte in enumerate(shown):
-        if byte in _ESCAPES:
-            out.append(_ESCAPES[byte])
-        elif 32 <= byte < 127:
-            out.append(chr(byte))
-        else:
-            follows_digit = i + 1 < len(shown) and 48 <= shown[i + 1] <= 55
-            out.append(f"\\{byte:03o}" if follows_digit else f"\\{byte:o}")
-    return '"' + "".join(out) + '"' + ("..." if len(shown) < len(data) else "")
-
-
-def sun_path(path: bytes) -> str:
-    """`"srv.sock"`, or `@"name"` for an abstract name as strace writes it."""
-    if path.startswith(b"\0"):
-        return "@" + c_string(path[1:], None)
-    return c_string(path, None)
-
-
-def sockaddr(path: bytes | None) -> str:
-    if path is None:
-        return "{sa_family=AF_UNIX}"
-    return "{sa_family=AF_UNIX, sun_path=" + sun_path(path) + "}"
-
-
-def process_style(name: str) -> str:
-    return f"class:proc.{sum(name.encode()) % PROCESS_STYLES}"
 
 
 def _addr_in(command: Command, outcome: Outcome | None) -> str:
@@ -304,7 +270,7 @@ def event_lines(event, width: int = 80) -> list[Fragments]:
     if isinstance(event, ProcessTable):
         return process_table_lines(event)
     if isinstance(event, View):
-        from sockrepl.views import view_lines
+        from sockrepl.views import view_lines  # on first use: views bring the panel and wcwidth
 
         return view_lines(event, width)
     raise TypeError(f"cannot draw {event!r}")

@@ -33,10 +33,10 @@ from sockrepl.history import AtomicFileHistory, history_path
 from sockrepl.lesson_driver import LessonDriver
 from sockrepl.lifecycle import crash_report
 from sockrepl.panel import PanelMode, panel_lines
-from sockrepl.render import event_lines, process_style
+from sockrepl.render import event_lines
 from sockrepl.state import Snapshot
 from sockrepl.textsafe import visible
-from sockrepl.theme import STYLES
+from sockrepl.theme import STYLES, process_style
 
 STYLE = Style.from_dict({
     **STYLES,

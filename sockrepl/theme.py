@@ -33,6 +33,14 @@ STYLES = {
     "toolbar": "bg:#303030 #bcbcbc",
 }
 
+PROCESS_STYLES = 6  # proc.0 ... proc.5 above
+
+
+def process_style(name: str) -> str:
+    """A process name's colour: the same name always gets the same one."""
+    return f"class:proc.{sum(name.encode()) % PROCESS_STYLES}"
+
+
 _SGR = {"bold": "1", "italic": "3", "underline": "4"}
 
 

@@ -15,7 +15,7 @@ from sockrepl import constants as C
 from sockrepl.calllog import ExitRecord, Record
 from sockrepl.commands import Command
 from sockrepl.events import Outcome
-from sockrepl.render import c_string, sun_path
+from sockrepl.quoting import c_string, sun_path
 from sockrepl.state import Snapshot
 from sockrepl.textsafe import visible
 from sockrepl.ties import Tie, ties

@@ -6,6 +6,7 @@ Pure: a View event in, lines of styled fragments out.
 
 import textwrap
 
+from sockrepl import panel
 from sockrepl.commands import ALIASES, GROUPS, REGISTRY, commands_in_group
 from sockrepl.events import View
 
@@ -117,6 +118,4 @@ def view_lines(view: View, width: int = 80) -> list:
         return timeline_lines(view.data.records, view.data.snapshot, width, view.data.last)
     if view.kind == "why":
         return why_lines(view.data, width)
-    from sockrepl import panel
-
     return panel.view_lines(view, width)

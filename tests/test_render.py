@@ -10,7 +10,8 @@ from sockrepl.events import CallEvent, ExitEvent, Outcome, SignalEvent
 from sockrepl.fit import cells
 from sockrepl.kernel import FdTarget, SocketTable, TaskState, UnixSocket
 from sockrepl.panel import panel_lines, ss_lines
-from sockrepl.render import c_string, event_lines, plain
+from sockrepl.quoting import c_string
+from sockrepl.render import event_lines, plain
 from sockrepl.state import ProcessFacts, build
 
 

@@ -1,0 +1,35 @@
+"""strace's quoting: bytes as C strings, AF_UNIX addresses as `{sa_family=AF_UNIX, sun_path=...}`.
+
+Pure. Shared by the transcript (render.py) and the timeline.
+"""
+
+STRSIZE = 32  # strace's default -s: longer strings end in `...`
+_ESCAPES = {9: "\\t", 10: "\\n", 11: "\\v", 12: "\\f", 13: "\\r", 34: '\\"', 92: "\\\\"}
+
+
+def c_string(data: bytes, limit: int | None = STRSIZE) -> str:
+    """Quote bytes the way strace does: C escapes, octal for the rest, `...` when cut."""
+    shown = data if limit is None else data[:limit]
+    out = []
+    for i, byte in enumerate(shown):
+        if byte in _ESCAPES:
+            out.append(_ESCAPES[byte])
+        elif 32 <= byte < 127:
+            out.append(chr(byte))
+        else:
+            follows_digit = i + 1 < len(shown) and 48 <= shown[i + 1] <= 55
+            out.append(f"\\{byte:03o}" if follows_digit else f"\\{byte:o}")
+    return '"' + "".join(out) + '"' + ("..." if len(shown) < len(data) else "")
+
+
+def sun_path(path: bytes) -> str:
+    """`"srv.sock"`, or `@"name"` for an abstract name as strace writes it."""
+    if path.startswith(b"\0"):
+        return "@" + c_string(path[1:], None)
+    return c_string(path, None)
+
+
+def sockaddr(path: bytes | None) -> str:
+    if path is None:
+        return "{sa_family=AF_UNIX}"
+    return "{sa_family=AF_UNIX, sun_path=" + sun_path(path) + "}"

@@ -1,0 +1,59 @@
+"""The package's imports go one way: no cycle, not even through an import inside a function."""
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "sockrepl"
+MODULES = {path.stem: path for path in PACKAGE.glob("*.py")}
+
+
+def imports_of(path: Path) -> dict[str, set[str]]:
+    """Every module `path` imports, wherever the import statement is: sockrepl's by short name, others whole."""
+    found: dict[str, set[str]] = {"sockrepl": set(), "other": set()}
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "sockrepl" and len(parts) > 1 and parts[1] in MODULES:
+                found["sockrepl"].add(parts[1])
+            elif parts[0] != "sockrepl":
+                found["other"].add(parts[0])
+    return found
+
+
+IMPORTS = {name: imports_of(path) for name, path in MODULES.items()}
+
+
+def cycle_from(start: str) -> list[str] | None:
+    """A path of imports from `start` back to itself, if there is one (depth-first)."""
+    stack = [(start, [start])]
+    seen = set()
+    while stack:
+        module, path = stack.pop()
+        for imported in sorted(IMPORTS[module]["sockrepl"] - {module}):
+            if imported == start:
+                return [*path, start]
+            if imported not in seen:
+                seen.add(imported)
+                stack.append((imported, [*path, imported]))
+    return None
+
+
+def test_no_import_cycles():
+    cycles = {name: cycle for name in sorted(MODULES) if (cycle := cycle_from(name))}
+    assert cycles == {}, "import cycles: " + "; ".join(" → ".join(c) for c in cycles.values())
+
+
+def test_only_the_front_ends_know_prompt_toolkit_and_rich():
+    assert {m for m, found in IMPORTS.items() if "prompt_toolkit" in found["other"]} == {"repl", "history"}
+    assert {m for m, found in IMPORTS.items() if "rich" in found["other"]} == {"richtext"}
+
+
+def test_the_worker_script_needs_nothing_but_the_standard_library():
+    """worker.py runs as `python -I -S worker.py`: the package is not importable there."""
+    assert IMPORTS["worker"]["sockrepl"] == set()
