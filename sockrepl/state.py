@@ -48,6 +48,7 @@ class Blocked:
     syscall: str | None  # what the kernel says it sleeps in (accept, recvmsg, ...)
     wchan: str | None
     why: str | None
+    state: str | None = None  # /proc/PID/stat's letter when read: S asleep, T stopped
 
 
 @dataclass(frozen=True)
@@ -286,7 +287,8 @@ def _process_view(proc: ProcessFacts, table, owners, queued_on) -> ProcessView:
     if proc.pending:
         call, fd, address = proc.pending
         syscall = kernel.syscall_name(task.syscall) if task and task.syscall is not None else None
-        blocked = Blocked(call, fd, display_name(address), syscall, task.wchan if task else None, WAITS.get(call))
+        blocked = Blocked(call, fd, display_name(address), syscall, task.wchan if task else None, WAITS.get(call),
+                          task.state if task else None)
     fds, others = [], []
     for fd, target in (proc.fds or {}).items():
         if fd <= 2:

@@ -61,7 +61,7 @@ def _asleep(proc: ProcessView) -> str:
     if proc.stopped:
         return f"/proc/{proc.pid}/stat: state T (stopped), in {blocked.syscall or '?'}"
     wchan = f", sleeping in {blocked.wchan}" if blocked.wchan else ""
-    return f"/proc/{proc.pid}/syscall: in {blocked.syscall or '?'}, state S{wchan}"
+    return f"/proc/{proc.pid}/syscall: in {blocked.syscall or '?'}, state {blocked.state or '?'}{wchan}"
 
 
 def _nonblocking(record: CallRecord, history: tuple[Record, ...]) -> Reason:
