@@ -4,6 +4,7 @@ Fast checks of the wiring; what the screen looks like is tested in a real pty in
 """
 
 import asyncio
+import threading
 
 import pytest
 from conftest import gone
@@ -138,3 +139,28 @@ def test_a_crash_in_one_command_does_not_end_a_script(monkeypatch):
     status = run_script(io.BytesIO(b"spawn a\nps\na: socket AF_UNIX SOCK_DGRAM\n"), out)
     lines = out.getvalue().splitlines()
     assert status == 0 and lines[1:] == [BUG_REPORT, "[a] socket(AF_UNIX, SOCK_DGRAM, 0) = 3"]
+
+
+def test_a_lines_events_arrive_before_its_snapshot_is_read():
+    """The result is printed while the kernel is still read for the panel, not after."""
+    engine = Engine()
+    reading = threading.Event()
+    release = threading.Event()
+    take_snapshot = engine.session.snapshot
+
+    def slow_snapshot():
+        reading.set()
+        assert release.wait(10)
+        return take_snapshot()
+
+    try:
+        engine.session.snapshot = slow_snapshot  # type: ignore[method-assign]
+        run = engine.run_line("spawn p1")
+        events = run.events.result(timeout=10)
+        assert reading.wait(10) and not run.snapshot.done()
+        assert [type(event).__name__ for event in events] == ["SpawnEvent"]
+        release.set()
+        assert run.snapshot.result(timeout=10).process("p1") is not None
+    finally:
+        release.set()
+        engine.close()
