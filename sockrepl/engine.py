@@ -115,15 +115,16 @@ class Engine:
         while not self._stopped:
             try:
                 watched = self.session.watch_fds() if self._on_async is not None else []
-                readable, _, _ = select.select([self._wake_r, *watched], [], [], IDLE_TICK)
+                sending = self.session.sending_fds() if self._on_async is not None else []
+                readable, writable, _ = select.select([self._wake_r, *watched], sending, [], IDLE_TICK)
             except (OSError, ValueError):
-                readable = []
+                readable, writable = [], []
             if self._wake_r in readable:
                 os.read(self._wake_r, 4096)
             self._run_jobs()
             if self._stopped:
                 break
-            if self._on_async is not None and any(fd != self._wake_r for fd in readable):
+            if self._on_async is not None and (writable or any(fd != self._wake_r for fd in readable)):
                 events = self.session.poll()
                 if events:
                     snapshot: concurrent.futures.Future[Snapshot] = concurrent.futures.Future()

@@ -45,18 +45,46 @@ class Worker:
         self._buffer = bytearray()
         self._replies: deque[dict] = deque()
         self._eof = False
+        self._unsent = memoryview(b"")  # the rest of a request the pipe did not take yet
         os.set_blocking(self.reply_fd, False)
+        os.set_blocking(self._request_fd, False)  # a stopped worker must never block sockrepl
 
-    def send(self, request: dict) -> None:
+    def send(self, request: dict) -> bool:
+        """Write the request as far as the pipe takes it now; True if all of it went.
+
+        Never blocks: a worker stopped from outside (SIGSTOP) stops reading, and a
+        multi-MB request fills the pipe. `flush` writes the rest when it can.
+        """
         for key in BYTE_FIELDS:
             if isinstance(request.get(key), bytes):
                 request = {**request, key: request[key].hex()}
-        data = memoryview((json.dumps(request, separators=(",", ":")) + "\n").encode())
+        self._unsent = memoryview((json.dumps(request, separators=(",", ":")) + "\n").encode())
+        return self.flush()
+
+    def flush(self) -> bool:
+        """Write what the pipe takes of the request's rest without blocking; True once none is left."""
         try:
-            while data:
-                data = data[os.write(self._request_fd, data):]
-        except (BrokenPipeError, OSError) as error:
+            while self._unsent:
+                self._unsent = self._unsent[os.write(self._request_fd, self._unsent):]
+        except BlockingIOError:
+            return False
+        except OSError as error:  # EPIPE: it died
+            self._unsent = memoryview(b"")
             raise WorkerGone(str(error)) from None
+        return True
+
+    @property
+    def sending(self) -> bool:
+        """Part of a request is still to be written."""
+        return bool(self._unsent)
+
+    @property
+    def request_fd(self) -> int:
+        return self._request_fd
+
+    def wait_writable(self, timeout: float) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            select.select([], [self._request_fd], [], timeout)
 
     def wait_readable(self, timeout: float) -> bool:
         if self._replies or self._eof:

@@ -165,6 +165,10 @@ class Session:
     def watch_fds(self) -> list[int]:
         return [w.reply_fd for w in self.workers.values()]
 
+    def sending_fds(self) -> list[int]:
+        """Request pipes with a request still to write (its worker was stopped while reading it)."""
+        return [w.request_fd for w in self.workers.values() if w.sending]
+
     def close(self) -> list[Event]:
         """Kill and reap every worker, remove the session's socket files and scratch dir."""
         if self.closed:
@@ -278,6 +282,13 @@ class Session:
             return worker
         deadline = time.monotonic() + command.args["seconds"]
         while time.monotonic() < deadline and not self.cancel_wait.is_set():
+            if worker.sending:  # stopped while it read its request: the rest first, once it runs
+                try:
+                    if not self._push(worker, min(0.05, max(0.0, deadline - time.monotonic()))):
+                        self.cancel_wait.wait(0.05)
+                except WorkerGone:
+                    return self._reap(worker)
+                continue
             if worker.wait_readable(min(0.05, max(0.0, deadline - time.monotonic()))):
                 return self._settle(worker)
         if self.cancel_wait.is_set():
@@ -337,13 +348,36 @@ class Session:
                 hint=self._unblock_hint(worker.name))]
         if kernel.run_state(worker.pid) in ("t", "T"):
             return [UsageError(f"{worker.name} is stopped", hint=f"kill {worker.name} SIGCONT resumes it")]
-        request = _request(command)
         self._sites[worker.name] = callsite.at_start(worker.pid, command, self.scratch)
+        return self._run_call(worker, command)
+
+    def _run_call(self, worker: Worker, command: Command) -> list[Event]:
+        """Send the request, never blocking on the pipe, then wait for the call as usual.
+
+        A worker stopped from outside while it reads a large request keeps the rest
+        for later: the call is unfinished, and the rest goes when it continues.
+        """
         try:
-            worker.send(request)
+            if not worker.send(_request(command)) and not self._push(worker, SETTLE_SECONDS):
+                worker.pending = command
+                return [CallEvent(worker.name, command, "unfinished"),
+                        Notice(f"{worker.name} was stopped while it read this request: the rest is sent when it "
+                               f"continues (kill {worker.name} SIGCONT)", "warn")]
         except WorkerGone:
             return self._check_alive(worker)
         return self._await(worker, command)
+
+    def _push(self, worker: Worker, seconds: float) -> bool:
+        """Write the rest of a request while the worker reads it: True once all is written.
+
+        Gives up at once if the kernel shows the worker stopped, or after `seconds`.
+        """
+        deadline = time.monotonic() + seconds
+        while not worker.flush():
+            if kernel.run_state(worker.pid) in ("t", "T") or time.monotonic() >= deadline:
+                return False
+            worker.wait_writable(min(0.01, max(0.0, deadline - time.monotonic())))
+        return True
 
     def _await(self, worker: Worker, command: Command) -> list[Event]:
         """Until the call replies, dies, or the kernel shows it asleep in the call."""
@@ -374,6 +408,11 @@ class Session:
             return []
         deadline = time.monotonic() + SETTLE_SECONDS
         while True:
+            try:
+                if worker.sending and not self._push(worker, max(0.0, deadline - time.monotonic())):
+                    return []
+            except WorkerGone:
+                return self._reap(worker)
             reply, gone = worker.take_reply(0)
             if reply is not None:
                 worker.pending = None
