@@ -8,10 +8,10 @@ student may type their own commands between steps, and is warned before
 """
 
 import asyncio
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from sockrepl.commands import ParseError, parse
 from sockrepl.textsafe import visible, visible_lines
 
 COMMANDS = {"lesson", "next", "back", "reset", "goto"}
@@ -22,9 +22,48 @@ def fingerprint(snapshot) -> tuple:
     if snapshot is None:
         return ()
     procs = tuple((p.name, p.blocked.call if p.blocked else None, p.stopped,
-                   tuple((f.fd, f.type, f.state, f.pending, f.unread, f.peer_owner, f.shutdown) for f in p.fds))
+                   tuple(fingerprint_fd(f) for f in p.fds))
                   for p in snapshot.processes)
     return procs + tuple((f.path, f.kind, f.bound) for f in snapshot.files)
+
+
+def changes(before, after) -> list[str]:
+    """What the student changed between two snapshots, in their words: `server's fd 3 is closed`."""
+    if before is None or after is None:
+        return []
+    said: list[str] = []
+    now = {p.name: p for p in after.processes}
+    then = {p.name: p for p in before.processes}
+    for name, proc in then.items():
+        shown = visible(name)
+        if name not in now:
+            said.append(f"{shown} is gone")
+            continue
+        later = now[name]
+        if later.blocked and not proc.blocked:
+            said.append(f"{shown} is blocked in {later.blocked.call}")
+        elif proc.blocked and not later.blocked:
+            said.append(f"{shown} is no longer blocked in {proc.blocked.call}")
+        fds = {f.fd: f for f in later.fds}
+        for view in proc.fds:
+            if view.fd not in fds:
+                said.append(f"{shown}'s fd {view.fd} is closed")
+            elif fds[view.fd].state != view.state:
+                said.append(f"{shown}'s fd {view.fd} is {fds[view.fd].state}, it was {view.state}")
+            elif fingerprint_fd(fds[view.fd]) != fingerprint_fd(view):
+                said.append(f"{shown}'s fd {view.fd} has other data or callers waiting")
+        old = {f.fd for f in proc.fds}
+        said += [f"{shown} has a new fd {f.fd}" for f in later.fds if f.fd not in old]
+    said += [f"you started {visible(name)}" for name in now if name not in then]
+    files = {f.path: f for f in after.files}
+    for file in before.files:
+        if file.path not in files or files[file.path].kind != file.kind:
+            said.append(f"the socket file {visible(file.path)} is gone")
+    return said
+
+
+def fingerprint_fd(view) -> tuple:
+    return (view.fd, view.type, view.state, view.pending, view.unread, view.peer_owner, view.shutdown)
 
 
 class LessonDriver:
@@ -33,8 +72,9 @@ class LessonDriver:
         self.present = present
         self.folders = folders  # instructors' lesson folders given with --dir
         self.position = 0  # steps done
-        self.expected_state: tuple | None = None
+        self.expected = None  # the snapshot the next step was written for
         self.warned = False
+        self.confirm: str | None = None  # `lesson NAME` typed once over a live session
 
     def names(self) -> tuple[str, ...]:
         """For completion, which must never fail: no shipped lessons found is no names to offer."""
@@ -67,29 +107,37 @@ class LessonDriver:
                 await self.next(repl)
             return self.active
         if words[0] not in COMMANDS:
-            if self.active:
-                self.warned = False
+            self.warned = False  # the student's own command: the state may change again
             return False
-        verb, rest = words[0], words[1:]
+        try:
+            command = parse(line)
+        except ParseError as error:  # `back 2`: every command rejects what it does not take
+            repl.say(f"error: {visible(error.message)}", "class:error")
+            if error.usage:
+                repl.say(f"usage: {error.usage}", "class:usage")
+            return True
+        if command is None or command.process:
+            return False
+        verb = command.name
         if verb == "lesson":
-            await self._lesson_command(repl, rest)
+            await self._lesson_command(repl, command.args.get("topic"))
         elif not self.active:
             repl.say("no lesson running: lesson NAME starts one (lesson lists them)", "class:warn")
         elif verb == "next":
-            await self.next(repl, force=True)
+            await self.next(repl)
         elif verb == "back":
             await self.replay(repl, max(self.position - 1, 0))
         elif verb == "reset":
             await self.replay(repl, 0)
         elif verb == "goto":
-            await self._goto(repl, rest)
+            await self._goto(repl, command.args["step"])
         return True
 
-    async def _lesson_command(self, repl, rest: list[str]) -> None:
+    async def _lesson_command(self, repl, topic: str | None) -> None:
         from sockrepl.lesson_list import listing
         from sockrepl.lessons import LessonError, load
 
-        if not rest or rest == ["list"]:
+        if topic in (None, "list"):
             try:
                 lines = listing(self.folders)
             except LessonError as error:
@@ -100,18 +148,27 @@ class LessonDriver:
             repl.say("lesson NAME starts one", "class:hint")
             return
         try:
-            lesson = load(rest[0], self.folders)
+            lesson = load(topic, self.folders)
         except LessonError as error:
             repl.say(f"error: {visible(error.message)}", "class:error")
             return
+        snapshot = repl.snapshot
+        in_use = snapshot is not None and (any(p.fds or p.blocked for p in snapshot.processes) or snapshot.files
+                                           or len(snapshot.processes) > 1)
+        if in_use and self.confirm != topic:
+            self.confirm = topic
+            repl.say(f"lesson {visible(topic)} starts a fresh session: your processes, their sockets and the "
+                     "scratch directory will go. Type the same command again to start it.", "class:warn")
+            return
+        self.confirm = None
         await self._begin(repl, lesson)
 
-    async def _goto(self, repl, rest: list[str]) -> None:
+    async def _goto(self, repl, step: int) -> None:
         steps = len(self.lesson.steps)
-        if len(rest) != 1 or not re.fullmatch(r"[0-9]{1,6}", rest[0]) or not 1 <= int(rest[0]) <= steps:
+        if not 1 <= step <= steps:
             repl.say(f"usage: goto N, with N from 1 to {steps}", "class:error")
             return
-        await self.replay(repl, int(rest[0]) - 1)
+        await self.replay(repl, step - 1)
 
     async def _begin(self, repl, lesson) -> None:
         self.lesson = lesson
@@ -120,6 +177,8 @@ class LessonDriver:
     async def replay(self, repl, upto: int, intro: bool = False) -> None:
         """A fresh session with steps [0, upto) replayed quietly, then the narration of step `upto`."""
         await asyncio.wrap_future(repl.engine.submit(lambda s: repl.engine.reset()))
+        repl.say(f"sockrepl: scratch directory {visible(str(repl.engine.session.scratch))} (a fresh session; relative paths "
+                 "live here)")
         if intro:
             repl.show_markdown(f"# {self.lesson.title}\n\n{self.lesson.intro}")
         if upto:
@@ -128,21 +187,27 @@ class LessonDriver:
         for _ in range(upto):
             if not await self._run_step(repl, quiet=True):
                 break
-        self.expected_state = fingerprint(await repl.refresh())
+        self.expected = await repl.refresh()
+        self.warned = False
         self._narrate(repl)
 
-    async def next(self, repl, force: bool = False) -> None:
+    async def next(self, repl) -> None:
+        """Run the next step; first, once, warn if the student changed what it relies on."""
         if self.position >= len(self.lesson.steps):
             repl.say("that was the last step: reset starts again, lesson lists the others", "class:hint")
             return
-        current = fingerprint(await repl.refresh())
-        if current != self.expected_state and not self.warned and not force:
+        current = await repl.refresh()
+        if fingerprint(current) != fingerprint(self.expected) and not self.warned:
             self.warned = True
-            repl.say("you changed the state since the last step, and the next step may not go as written: "
-                     "press Enter (or next) to run it anyway, or back/reset to replay the lesson", "class:warn")
+            said = changes(self.expected, current) or ["the state changed"]
+            more = f" (and {len(said) - 3} more)" if len(said) > 3 else ""
+            repl.say(f"⚠ since the last step, {'; '.join(said[:3])}{more}: the next step was written for the "
+                     "state before, and may not go as it says.", "class:warn")
+            repl.say(f"next (or Enter) runs it anyway · goto {self.position + 1} replays the lesson up to here · "
+                     "back · reset", "class:hint")
             return
         completed = await self._run_step(repl, quiet=False)
-        self.expected_state = fingerprint(await repl.refresh())
+        self.expected = await repl.refresh()
         self.warned = False
         if completed:
             self._narrate(repl)
@@ -200,6 +265,6 @@ class LessonDriver:
         step = steps[self.position]
         title = f"step {self.position + 1}/{len(steps)} · {step.title}"
         repl.show_markdown(step.narration or step.title, title)
-        hint = "Space or Enter: run this step · b: back" if self.present else \
+        hint = "PgDn, → or Enter: run this step · PgUp or ←: back" if self.present else \
             "Enter (or next) runs this step · back · reset · goto N"
         repl.say(hint, "class:hint")

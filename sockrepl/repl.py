@@ -20,6 +20,7 @@ from prompt_toolkit.completion import Completer, Completion
 from prompt_toolkit.filters import Condition
 from prompt_toolkit.formatted_text import ANSI, FormattedText, StyleAndTextTuples, to_formatted_text
 from prompt_toolkit.key_binding import KeyBindings
+from prompt_toolkit.keys import Keys
 from prompt_toolkit.lexers import Lexer
 from prompt_toolkit.renderer import print_formatted_text
 from prompt_toolkit.shortcuts import CompleteStyle
@@ -54,6 +55,7 @@ STYLE = Style.from_dict({
 PRINT_STYLE = merge_styles([default_ui_style(), default_pygments_style(), STYLE])
 
 
+LEAVE = ("exit", "quit", "exit()", "quit()")
 PANEL_MODES: tuple[PanelMode, ...] = ("compact", "full", "off")
 
 
@@ -107,6 +109,8 @@ class Repl:
         self.interrupted = False  # Ctrl-C while a line or a lesson step runs (not at the prompt)
         self.tasks: set[asyncio.Task[None]] = set()  # started from a key: kept until done, so none is lost
         self.panel_mode: PanelMode = "compact"
+        self.pasted: list[str] = []  # whole lines of a paste, still to run
+        self.paste_rest = ""  # what followed the paste's last newline: the next prompt's text
         self.prompt: PromptSession[str] = PromptSession(
             message=self._message,
             bottom_toolbar=self._toolbar,
@@ -237,15 +241,33 @@ class Repl:
             self.panel_mode = PANEL_MODES[(PANEL_MODES.index(self.panel_mode) + 1) % len(PANEL_MODES)]
             event.app.invalidate()
 
+        between_steps = Condition(lambda: self.lesson.active and not self.prompt.app.current_buffer.text)
         presenting = Condition(lambda: self.lesson.present and not self.prompt.app.current_buffer.text)
 
-        @keys.add(" ", filter=presenting)
+        # Keys that move a lesson never start a command: no letter, no Space.
+        @keys.add("pagedown", filter=between_steps)
+        @keys.add("right", filter=presenting)
         def _(event):
             event.app.exit(result="next")
 
-        @keys.add("b", filter=presenting)
+        @keys.add("pageup", filter=between_steps)
+        @keys.add("left", filter=presenting)
         def _(event):
             event.app.exit(result="back")
+
+        @keys.add(Keys.BracketedPaste)
+        def _(event):
+            """Pasted lines run one by one, as a shell does; an unfinished last line stays to edit."""
+            data = event.data.replace("\r\n", "\n").replace("\r", "\n")
+            buffer = event.current_buffer
+            if "\n" not in data:
+                buffer.insert_text(data)
+                return
+            first, *rest = data.split("\n")
+            self.paste_rest = rest.pop()
+            self.pasted = rest
+            buffer.insert_text(first)
+            buffer.validate_and_handle()
 
         return keys
 
@@ -336,6 +358,21 @@ class Repl:
         if self.stopping and self.prompt.app.is_running and not self.prompt.app.is_done:
             self.prompt.app.exit(exception=EOFError())
 
+    async def _handle(self, line: str) -> bool:
+        """Run one line, typed or pasted; False when it asks to leave."""
+        if line.strip() in LEAVE:
+            return False
+        self._line_starts()
+        await self.contained(line)
+        return True
+
+    def _show_typed(self, line: str) -> None:
+        """A pasted line after the first, shown at a prompt as if typed, then kept in the history."""
+        name = self.engine.session.current or "sockrepl"
+        self.print_lines([[(process_style(name), visible(name)), ("", "> "), *highlight(visible(line))]])
+        if line.strip():
+            self.prompt.history.append_string(line)
+
     async def run(self) -> int:
         self.loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGHUP):
@@ -343,8 +380,9 @@ class Repl:
         self._line_starts()
         try:
             events = await asyncio.wrap_future(self.started.events)
-            self.say(f"sockrepl: scratch directory {visible(str(self.engine.session.scratch))} "
-                     "(relative paths live here)")
+            if not self.lesson.active:  # a lesson starts a fresh session, and names its directory
+                self.say(f"sockrepl: scratch directory {visible(str(self.engine.session.scratch))} "
+                         "(relative paths live here)")
             self.print_events(events)
             self.say("help: commands · man CALL: a system call · lesson: guided lessons · Ctrl-D: quit",
                      "class:hint")
@@ -352,16 +390,20 @@ class Repl:
             if self.lesson.active:
                 await self.lesson.start(self)
             while not self.stopping:
+                unfinished, self.paste_rest = self.paste_rest, ""
                 try:
-                    line = await self.prompt.prompt_async(pre_run=self._leave_if_stopping)
+                    line = await self.prompt.prompt_async(default=unfinished, pre_run=self._leave_if_stopping)
                 except KeyboardInterrupt:
                     continue
                 except EOFError:
                     break
-                if line.strip() in ("exit", "quit"):
+                if not await self._handle(line):
                     break
-                self._line_starts()
-                await self.contained(line)
+                while self.pasted and not self.stopping:
+                    line = self.pasted.pop(0)
+                    self._show_typed(line)
+                    if not await self._handle(line):
+                        self.stopping = True
         finally:
             events = self.engine.close()
             with contextlib.suppress(OSError):  # the terminal is gone (SIGHUP): the cleanup is what matters

@@ -1,6 +1,7 @@
 """What a student sees at 80x24 and 60x20, and an instructor at 120x35: the panel keeps what
 matters, the transcript keeps half the screen, keys never steal a letter (pexpect + pyte)."""
 
+import os
 import re
 
 import pytest
@@ -83,3 +84,83 @@ def test_the_blocked_hint_offers_ctrl_c_only_for_the_current_process():
     assert isinstance(elsewhere, UsageError) and "Ctrl-C" not in elsewhere.hint
     assert elsewhere.hint.startswith("interrupt server ends it with EINTR")
     assert there  # the client is not blocked: its command ran
+
+
+PAGE_DOWN, PAGE_UP = "\x1b[6~", "\x1b[5~"
+
+
+def test_a_pasted_block_runs_line_by_line_each_with_its_result(tmp_path):
+    term = Terminal(tmp_path, 80, 24)
+    try:
+        term.wait_for(r"^p1>")
+        term.child.send("\x1b[200~spawn s2\ns2: socket AF_UNIX SOCK_STREAM\nsocket AF_UNIX SOCK_DGRAM\n"
+                        "socket AF_UNIX\x1b[201~")
+        term.wait_for(r"^\[s2\] socket\(AF_UNIX, SOCK_DGRAM, 0\) = 4$")
+        term.wait_for(r"^s2> socket AF_UNIX$")  # the unfinished last line waits at the prompt, to edit
+        rows = term.rows()
+        first = next(i for i, row in enumerate(rows) if row == "p1> spawn s2")
+        assert rows[first + 2:first + 6] == ["s2> s2: socket AF_UNIX SOCK_STREAM",
+                                             "[s2] socket(AF_UNIX, SOCK_STREAM, 0) = 3",
+                                             "s2> socket AF_UNIX SOCK_DGRAM",
+                                             "[s2] socket(AF_UNIX, SOCK_DGRAM, 0) = 4"]
+        assert "not a process name" not in term.transcript()
+    finally:
+        term.close()
+
+
+def test_present_mode_moves_by_keys_that_start_no_command(tmp_path):
+    show = Terminal(tmp_path, 120, 35, args=("lesson", "--present", "backlog"))
+    try:
+        show.wait_for(r"step 1/9")
+        show.child.send(PAGE_DOWN)
+        show.wait_for(r"backlog: step 2/9")
+        show.child.send("\x1b[C")  # → on an empty line
+        show.wait_for(r"backlog: step 3/9")
+        show.child.send("b")  # a letter is a letter: `bind` must be typeable
+        show.child.send(" ind 3")
+        show.wait_for(r"> b ind 3$")
+        show.child.send("\x1b[D")  # ← with text on the line moves the cursor, nothing else
+        show.pump(0.3)
+        assert "replaying" not in show.transcript() and "backlog: step 3/9" in show.text()
+        show.child.sendcontrol("c")
+        show.child.send(PAGE_UP)
+        show.wait_for(r"replaying steps 1–1 in a fresh session")
+        show.wait_for(r"backlog: step 2/9")
+        assert re.search(r"PgDn +next +PgUp +back +Ctrl-C +interrupt", show.rows()[-1])
+    finally:
+        show.close()
+
+
+def test_a_lesson_names_the_scratch_directory_it_uses_and_back_takes_no_argument(tmp_path):
+    lesson = Terminal(tmp_path, 100, 30, args=("lesson", "phone"))
+    try:
+        lesson.wait_for(r"step 1/9")
+        named = re.findall(r"scratch directory (\S+)", lesson.transcript())
+        assert len(named) == 1 and os.path.isdir(named[0])
+        lesson.child.send("\r")
+        lesson.wait_for(r"next step \(phone: step 2/9\)")
+        lesson.type("back 2", r"error: back: too many arguments \(unexpected '2'\)")
+        lesson.pump(0.3)
+        assert "replaying" not in lesson.transcript() and "phone: step 2/9" in lesson.text()
+    finally:
+        lesson.close()
+
+
+def test_next_warns_in_the_students_words_before_a_step_whose_premises_changed(tmp_path):
+    lesson = Terminal(tmp_path, 100, 30, args=("lesson", "phone"))
+    try:
+        lesson.wait_for(r"step 1/9")
+        for step in (2, 3, 4):
+            lesson.child.send("\r")
+            lesson.wait_for(rf"next step \(phone: step {step}/9\)")
+        lesson.type("server: close 3", r"\[server\] close\(3\) = 0")
+        lesson.type("next", r"⚠ since the last step, server's fd 3 is closed: the next step was written")
+        lesson.wait_for(r"goto 4 replays the lesson up to here")
+        lesson.pump(0.3)
+        assert "accept" not in lesson.transcript().split("server: close 3")[1]
+        assert "phone: step 4/9" in lesson.text()
+        lesson.type("goto 4", r"replaying steps 1–3")
+        lesson.type("next", r"\[server\] accept\(3, NULL, NULL <unfinished \.\.\.>")
+        assert "⚠ the kernel did not" not in lesson.transcript()
+    finally:
+        lesson.close()
