@@ -177,8 +177,8 @@ class LessonDriver:
     async def replay(self, repl, upto: int, intro: bool = False) -> None:
         """A fresh session with steps [0, upto) replayed quietly, then the narration of step `upto`."""
         await asyncio.wrap_future(repl.engine.submit(lambda s: repl.engine.reset()))
-        repl.say(f"sockrepl: scratch directory {visible(str(repl.engine.session.scratch))} (a fresh session; relative paths "
-                 "live here)")
+        scratch = visible(str(repl.engine.session.scratch))
+        repl.say(f"sockrepl: scratch directory {scratch} (a fresh session; relative paths live here)")
         if intro:
             repl.show_markdown(f"# {self.lesson.title}\n\n{self.lesson.intro}")
         if upto:
