@@ -19,6 +19,7 @@ from sockrepl.session import Session
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
+PANEL_TITLE = "state, from the kernel"  # drawn once the REPL's panel is up
 
 # Child processes run as after an ordinary install: bytecode cached. It is kept out
 # of the source tree (PYTHONPYCACHEPREFIX), and written even where the environment

@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import CHILD_ENV, PYTHON, Config, Row
+from benchmarks.common import CHILD_ENV, PANEL_TITLE, PYTHON, Config, Row
 from benchmarks.terminal import Terminal, plain
 
 FLOOR_APP = str(Path(__file__).with_name("floor_app.py"))
@@ -23,13 +23,6 @@ FLOOR_APP = str(Path(__file__).with_name("floor_app.py"))
 STEPS = [("socket AF_UNIX SOCK_STREAM", r"socket\(AF_UNIX, SOCK_STREAM, 0\) = 4"),
          ("close 4", r"close\(4\) = 0")]
 ACCEPT_RESUMED = r"<\.\.\. accept resumed>\) = 4"
-
-
-def _sockrepl(sockrepl: str, env: dict[str, str]) -> Terminal:
-    term = Terminal([sockrepl], env)
-    term.until(r"state, from the kernel")
-    term.settle()
-    return term
 
 
 def _listening(term: Terminal) -> str:
@@ -65,16 +58,14 @@ def bench_keystrokes(cfg: Config, sockrepl: str, rows: dict[str, Row]) -> None:
     env = dict(CHILD_ENV, TERM="xterm-256color", XDG_STATE_HOME=state)
     terms: list[Terminal] = []
     try:
-        repl = _sockrepl(sockrepl, env)
-        terms.append(repl)
+        for argv in ([sockrepl], [sockrepl], [PYTHON, FLOOR_APP]):  # started together, their starts overlap
+            terms.append(Terminal(argv, env))
+        repl, waker, floor = terms
+        for term, ready in ((repl, PANEL_TITLE), (waker, PANEL_TITLE), (floor, "toolbar line 8")):
+            term.until(ready)
+            term.settle()
         repl.enter("socket AF_UNIX SOCK_STREAM", r"= 3")
-        waker = _sockrepl(sockrepl, env)
-        terms.append(waker)
         path = _listening(waker)
-        floor = Terminal([PYTHON, FLOOR_APP], env)
-        terms.append(floor)
-        floor.until("toolbar line 8")
-        floor.settle()
         samples: dict[str, list[tuple[float, float]]] = {"repl": [], "floor": [], "wake": []}
         warmups = 2 if cfg.warmup else 0
         for n in range(warmups + cfg.runs * cfg.keystrokes):

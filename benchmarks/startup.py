@@ -1,9 +1,7 @@
 """Start-up: the interpreter, the imports, `sockrepl --version`, `run /dev/null`, launch -> prompt."""
 
-from benchmarks.common import CHILD_ENV, PYTHON, Config, Row, interleaved, timed_process
+from benchmarks.common import CHILD_ENV, PANEL_TITLE, PYTHON, Config, Row, interleaved, timed_process
 from benchmarks.terminal import Terminal
-
-PANEL_TITLE = "state, from the kernel"
 
 
 def pty_launch(sockrepl: str) -> tuple[float, float]:

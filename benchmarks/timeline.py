@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import CHILD_ENV, PYTHON  # noqa: E402
+from benchmarks.common import CHILD_ENV, PANEL_TITLE, PYTHON  # noqa: E402
 from benchmarks.keystrokes import ACCEPT_RESUMED, STEPS, _listening  # noqa: E402
 from benchmarks.terminal import Terminal  # noqa: E402
 
@@ -210,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     term = Terminal([PYTHON, __file__, "--child", log_path], env)
     marks: dict[str, list[tuple[float, float, float]]] = {"enter": [], "wake": []}
     try:
-        term.until("state, from the kernel")
+        term.until(PANEL_TITLE)
         term.settle()
         path = _listening(term)  # p1 blocked in accept on w.sock
         term.enter("spawn p2", r"spawned p2")
