@@ -191,6 +191,8 @@ def _wait_room(record: CallRecord, view: FdView | None, snapshot: Snapshot) -> l
     if view is not None and view.accepted is False:
         return [Reason("the call is still in the listener's queue: nobody reads it until the server accepts."),
                 Reason("Its buffer is full of what was sent.", diag_text(view) + " (Send-Q: memory charged)", "kernel")]
+    if view is not None and view.type == "DGRAM":
+        return _wait_mailbox(record, view, snapshot)
     if view is None or view.peer_owner is None:
         return [Reason("the receiver's queue is full.")]
     owner = view.peer_owner
@@ -200,6 +202,21 @@ def _wait_room(record: CallRecord, view: FdView | None, snapshot: Snapshot) -> l
         reasons.append(Reason(f"{owner.process} fd {owner.fd} has {peer.unread or 0} bytes unread.", diag_text(peer),
                               "kernel"))
     reasons.append(Reason(f"It goes on when {owner.process} reads (`{owner.process}: recv {owner.fd} 100000`)."))
+    return reasons
+
+
+def _wait_mailbox(record: CallRecord, view: FdView, snapshot: Snapshot) -> list[Reason]:
+    """A datagram sender waits for room in the receiver's queue, which counts letters, not bytes."""
+    address = address_of(record) or view.peer
+    found = holder_of(snapshot, address)
+    reasons = [Reason("the receiver's mailbox is full.")]
+    if found is None:
+        return reasons
+    proc, box = found
+    reasons.append(Reason(f"{proc.name} fd {box.fd} has not collected its letters: Linux queues "
+                          "net.unix.max_dgram_qlen + 1 of them (11 by default), whatever their size.",
+                          diag_text(box) + " (the first letter's size: the kernel does not count them)", "kernel"))
+    reasons.append(Reason(f"It goes on when {proc.name} takes one (`{proc.name}: recvfrom {box.fd} 100`)."))
     return reasons
 
 

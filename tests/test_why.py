@@ -16,7 +16,7 @@ from sockrepl.why import Reason, explain_call, target
 from tests.conftest import Transcript, run_sockrepl
 
 STEPS = """\
-spawn srv c1 c2 c3 c4 acc mb snd rd e1 e2 e3 st e4 e5 pipe sig dga dgb nb eof shut u
+spawn srv c1 c2 c3 c4 acc mb snd rd full e1 e2 e3 st e4 e5 pipe sig dga dgb nb eof shut u
 srv: socket AF_UNIX SOCK_STREAM
 srv: bind 3 srv.sock
 srv: listen 3 1
@@ -77,6 +77,19 @@ dgb: socket AF_UNIX SOCK_DGRAM
 dgb: sendto 3 "hello world" dga.sock
 dga: recvfrom 3 5
 dgb: sendto 3 "hi" dga.sock
+full: socket AF_UNIX SOCK_DGRAM
+full: sendto 3 "x" dga.sock
+full: sendto 3 "x" dga.sock
+full: sendto 3 "x" dga.sock
+full: sendto 3 "x" dga.sock
+full: sendto 3 "x" dga.sock
+full: sendto 3 "x" dga.sock
+full: sendto 3 "x" dga.sock
+full: sendto 3 "x" dga.sock
+full: sendto 3 "x" dga.sock
+full: sendto 3 "x" dga.sock
+full: sendto 3 "x" dga.sock
+full: sendto 3 "x" dga.sock
 rd: socket AF_UNIX SOCK_DGRAM
 rd: bind 3 rd.sock
 dgb: sendto 3 "hi" rd.sock
@@ -142,6 +155,9 @@ TABLE = {
                      "kernel"),
                     ("snd fd 4 has ", "kernel"),
                     ("It goes on when snd reads (`snd: recv 4 100000`).", None)],
+    ("full", None): [("full is blocked in sendto(3) → dga.sock: the receiver's mailbox is full.", "kernel"),
+                     ("dga fd 3 has not collected its letters: Linux queues net.unix.max_dgram_qlen + 1", "kernel"),
+                     ("It goes on when dga takes one (`dga: recvfrom 3 100`).", None)],
     ("e1", None): [("connect(3) → nowhere.sock failed with ENOENT: ", "session"),
                    ("There is no file at nowhere.sock: nobody has bound that path.", "kernel")],
     ("e3", None): [("connect(3) → later.sock failed with ECONNREFUSED: ", "session"),
