@@ -13,6 +13,7 @@ from sockrepl import constants as C
 from sockrepl.syntax import DATA_MAX, SUN_PATH_MAX, SyntaxProblem, Token, encode, parse_flags, parse_int, shown
 
 RECV_MAX = 1024 * 1024
+EXPORT_FORMATS = ("lesson", "mermaid", "html", "svg", "markdown")
 
 
 def _word(tok: Token) -> str:
@@ -170,6 +171,7 @@ CONVERTERS: dict[str, Callable[[Token], Any]] = {
     "disposition": _choice(("ignore", "default")),
     "seconds": _seconds,
     "word": _word,
+    "format": _choice(EXPORT_FORMATS),
     "count": lambda t: parse_int(t.text, "the number of events", 1),
     "ignore": lambda t: None,
     "outaddr": _out_address,

@@ -12,8 +12,10 @@ import errno
 import sys
 from typing import BinaryIO, TextIO
 
-from sockrepl.commands import ParseError, parse
+from sockrepl.arguments import EXPORT_FORMATS
+from sockrepl.commands import Command, ParseError, parse
 from sockrepl.events import UsageError
+from sockrepl.export import carried_out
 from sockrepl.lifecycle import EXIT_READER_GONE, OutputLost, Stop, StopOnSignal, crash_report
 from sockrepl.render import event_lines, plain
 from sockrepl.session import Session
@@ -30,15 +32,16 @@ def _malformed(line: str) -> bool:
     return False
 
 
-def run_script(source: BinaryIO, out: TextIO, color: bool = False, width: int = 100) -> int:
-    """Run every line of `source`; return the exit status."""
+def run_script(source: BinaryIO, out: TextIO, color: bool = False, width: int = 100,
+               export: Command | None = None) -> int:
+    """Run every line of `source`, then `export` if asked (--export); return the exit status."""
     if color:
         from sockrepl.theme import ansi as draw
     else:
         draw = plain
 
     def emit(events, line_number=None):
-        for event in events:
+        for event in carried_out(events):
             lines = event_lines(event, width)
             if isinstance(event, UsageError) and line_number is not None:
                 lines[0] = [("class:error", f"line {line_number}: ")] + lines[0]
@@ -47,6 +50,7 @@ def run_script(source: BinaryIO, out: TextIO, color: bool = False, width: int = 
 
     stop = StopOnSignal()
     session = Session()
+    session.keep_states = True  # `export lesson` checks the state after each command
     status = 0
     try:
         stop.arm()
@@ -66,6 +70,11 @@ def run_script(source: BinaryIO, out: TextIO, color: bool = False, width: int = 
                 emit([crash_report(error, line)], number)
             if line.strip() in ("exit", "quit"):
                 break
+        if export is not None:
+            events = carried_out(session.execute(export))
+            if any(isinstance(e, UsageError) for e in events):
+                status = max(status, REFUSED)
+            emit(events)
     except Stop as stopped:
         status = 128 + stopped.signum
     finally:
@@ -77,21 +86,29 @@ def run_script(source: BinaryIO, out: TextIO, color: bool = False, width: int = 
     return status
 
 
-def run_path(path: str, color: bool) -> int:
+def export_command(option: str, force: bool) -> Command | str:
+    """`--export lesson:out.md` as the command `export lesson out.md`; a problem as its message."""
+    fmt, _, path = option.partition(":")
+    if fmt not in EXPORT_FORMATS:
+        return f"--export: unknown format {visible(fmt)!r} (one of {', '.join(EXPORT_FORMATS)})"
+    return Command("export", {"format": fmt, "path": path or None, "force": force}, text=f"export {fmt}")
+
+
+def run_path(path: str, color: bool, export: Command | None = None) -> int:
     if path == "-":
-        return _guarded(sys.stdin.buffer, color)
+        return _guarded(sys.stdin.buffer, color, export)
     try:
         with open(path, "rb") as handle:
-            return _guarded(handle, color)
+            return _guarded(handle, color, export)
     except OSError as error:
         print(f"sockrepl: cannot read {path}: {error.strerror}", file=sys.stderr)
         return 2
 
 
-def _guarded(source: BinaryIO, color: bool) -> int:
+def _guarded(source: BinaryIO, color: bool, export: Command | None) -> int:
     """A reader that went away (`| head -1`) ends the run quietly; other output failures go up to cli."""
     try:
-        return run_script(source, sys.stdout, color)
+        return run_script(source, sys.stdout, color, export=export)
     except OutputLost as lost:
         if lost.errno == errno.EPIPE:
             return EXIT_READER_GONE

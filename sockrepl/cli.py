@@ -40,6 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="mode", metavar="{run,lesson}")
     run = sub.add_parser("run", help="run commands from FILE (- for stdin) and print the transcript")
     run.add_argument("file", metavar="FILE", help="a file of sockrepl commands, or - for standard input")
+    run.add_argument("--export", metavar="FORMAT[:PATH]",
+                     help="after the script, export the session: lesson, mermaid, html, svg or markdown "
+                     "(PATH relative to the current directory)")
+    run.add_argument("--force", action="store_true", help="let --export overwrite an existing file")
     run.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                      help="colour the transcript (auto: only on a terminal)")
     lesson = sub.add_parser("lesson", help="list, step through, or check the lessons")
@@ -86,9 +90,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run_mode(args) -> int:
     if args.mode == "run":
-        from sockrepl.batch import run_path
+        from sockrepl.batch import export_command, run_path
 
-        return run_path(args.file, wants_color(args.color))
+        export = export_command(args.export, args.force) if args.export else None
+        if isinstance(export, str):
+            build_parser().error(export)
+        return run_path(args.file, wants_color(args.color), export)
     if args.mode == "lesson":
         from sockrepl.lessons_cli import main as lesson_main
 

@@ -248,6 +248,9 @@ _command("panel", "session", "how much room the panel takes: compact (default), 
 _command("clear", "session", "clear the screen (Ctrl-L)", example="clear")
 _command("step", "session", "start a step named TITLE: `export lesson` groups the commands after it",
          [P("title", "word")], example='step "Dial"')
+_command("export", "session", "write the session so far as a lesson, mermaid, html, svg or markdown file "
+         "(relative PATH: where sockrepl started)", [P("format", "format"), P("path", "word", None)],
+         options={"--force": None}, example="export lesson my-lesson.md")
 _command("exit", "session", "leave sockrepl (Ctrl-D): every process and socket file goes", aliases=("quit",),
          example="exit")
 

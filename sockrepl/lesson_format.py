@@ -20,7 +20,7 @@ from markdown_it.token import Token
 
 from sockrepl.commands import Command, ParseError, parse
 
-FORBIDDEN = {"lesson", "next", "back", "reset", "goto", "exit"}
+FORBIDDEN = {"lesson", "next", "back", "reset", "goto", "exit", "export"}  # export: writes outside the scratch dir
 FENCE_WORD = "sockrepl"
 COMMAND = re.compile(r"^([A-Za-z_][\w.-]*)?>\s?(.*)$")
 CHECK_KEYS = {

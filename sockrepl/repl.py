@@ -29,6 +29,7 @@ from prompt_toolkit.styles import Style, default_pygments_style, default_ui_styl
 from sockrepl.commands import ParseError, parse
 from sockrepl.complete import Context, highlight, suggest
 from sockrepl.engine import Engine, LineRun
+from sockrepl.export import carried_out
 from sockrepl.fit import cells, fit
 from sockrepl.history import AtomicFileHistory, history_path
 from sockrepl.lesson_driver import LessonDriver
@@ -168,7 +169,7 @@ class Repl:
 
     def print_events(self, events) -> None:
         width = self.prompt.app.output.get_size().columns
-        self.print_lines([line for event in events for line in event_lines(event, width)])
+        self.print_lines([line for event in carried_out(events) for line in event_lines(event, width)])
 
     def print_lines(self, lines) -> None:
         if lines:

@@ -18,6 +18,7 @@ import stat
 import tempfile
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from sockrepl import callsite, kernel
@@ -38,7 +39,7 @@ from sockrepl.events import (
     View,
 )
 from sockrepl.process import Worker, WorkerGone, start_workers
-from sockrepl.state import Snapshot, TimelineView, Typed, take_snapshot
+from sockrepl.state import ExportJob, Snapshot, TimelineView, Typed, take_snapshot
 from sockrepl.why import explain_call, target
 
 SETTLE_SECONDS = 2.0
@@ -49,6 +50,8 @@ LESSON_COMMANDS = {"lesson", "next", "back", "reset", "goto"}
 SCREEN_COMMANDS = {"panel", "clear"}  # the interactive front end's; a script has no screen
 SESSION_COMMANDS = {"spawn", "use", "ps", "kill", "state", "ss", "ls", "help", "man", "exit", "step",
                     "timeline", "export", *LESSON_COMMANDS, *SCREEN_COMMANDS}
+DEFAULT_EXPORT = {"lesson": "sockrepl-lesson.md", "mermaid": "sockrepl-session.mmd", "html": "sockrepl-session.html",
+                  "svg": "sockrepl-session.svg", "markdown": "sockrepl-session.md"}
 UNTYPED = {"export", "exit", *LESSON_COMMANDS, *SCREEN_COMMANDS}  # not part of what an export replays
 
 
@@ -73,7 +76,8 @@ class Session:
         self.created_files: dict[str, tuple[int, int]] = {}  # absolute path -> (dev, inode) of the file bound
         self.log = CallLog()  # what the session did: `history` reads it
         self.started_in = Path.cwd()  # exports write relative paths here, not in the scratch dir
-        self.keep_states = False  # a front end that can export asks for a snapshot after each command
+        self.keep_states = False  # batch mode: a snapshot after each command, for `export lesson`'s checks
+        self._awaiting_state = False  # the next snapshot is the state right after the last typed command
         self.typed: list[Typed] = []
         self._sites: dict[str, callsite.Site] = {}  # a process's call in flight: the sockets it named
         self.cancel_wait = threading.Event()  # set by an interactive front end's Ctrl-C during `wait`
@@ -113,8 +117,10 @@ class Session:
         self._record(events, by_user=command.name == "kill")
         events += self.poll()
         if command.name not in UNTYPED:
-            snapshot = self.snapshot() if self.keep_states else None
-            self.typed.append(Typed(command, process, tuple(events), snapshot))
+            self.typed.append(Typed(command, process, tuple(events), None))
+            self._awaiting_state = True
+            if self.keep_states:
+                self.snapshot()
         return events
 
     def _runs_in(self, command: Command) -> str | None:
@@ -132,6 +138,8 @@ class Session:
         events: list[Event] = []
         for worker in list(self.workers.values()):
             events += self._settle(worker) if worker.pending else self._check_alive(worker)
+        if events:
+            self._awaiting_state = False
         self._record(events)
         return events
 
@@ -477,7 +485,12 @@ class Session:
     # ---- inspection ------------------------------------------------------
 
     def snapshot(self, also: tuple[str, ...] = ()) -> Snapshot:
-        return take_snapshot(self, also)
+        """The kernel's state now; the first one after a typed command is kept with it (exports check it)."""
+        snapshot = take_snapshot(self, also)
+        if self._awaiting_state:
+            self.typed[-1] = replace(self.typed[-1], snapshot=snapshot)
+            self._awaiting_state = False
+        return snapshot
 
     def _do_state(self, command: Command) -> list[Event]:
         return [View("state-json" if command.args.get("json") else "state", self.snapshot())]
@@ -490,6 +503,13 @@ class Session:
 
     def _do_timeline(self, command: Command) -> list[Event]:
         return [View("timeline", TimelineView(self.history, self.snapshot(), command.args.get("count")))]
+
+    def _do_export(self, command: Command) -> list[Event]:
+        """The file is written by the front end (renderers draw it); here, only what to write and where."""
+        path = command.args["path"] or DEFAULT_EXPORT[command.args["format"]]
+        target = self.started_in / path
+        return [View("export", ExportJob(command.args["format"], str(target), bool(command.args["force"]),
+                                         tuple(self.typed), self.history, self.snapshot()))]
 
     def _do_step(self, command: Command) -> list[Event]:
         return []  # a mark in the typed log: `export lesson` starts a step here

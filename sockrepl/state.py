@@ -167,6 +167,18 @@ class TimelineView:
     last: int | None
 
 
+@dataclass(frozen=True)
+class ExportJob:
+    """What `export` writes: the format, the file (absolute), and the session's logs so far."""
+
+    format: str  # lesson | mermaid | html | svg | markdown
+    path: str
+    force: bool
+    typed: tuple[Typed, ...]
+    records: tuple[Record, ...]
+    snapshot: Snapshot
+
+
 def _json(snapshot: Snapshot) -> dict:
     processes = []
     for proc in snapshot.processes:

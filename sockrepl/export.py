@@ -1,0 +1,62 @@
+"""Carrying out `export`: draw the session in the format asked, write the file.
+
+The session says what to write and where (an ExportJob in a View); the front end
+that shows the session (REPL or `sockrepl run`) calls `carry_out`, because the
+drawing belongs to the renderers (HTML and SVG to rich, in richtext.py). An existing
+file is kept unless --force: the file is created with O_EXCL, so nothing that
+appears meanwhile is overwritten either.
+"""
+
+import os
+
+from sockrepl import exports
+from sockrepl.events import Event, Notice, UsageError, View
+from sockrepl.state import ExportJob
+from sockrepl.textsafe import visible
+
+EXPORT_WIDTH = 100  # handouts: wide enough for a transcript line and four lanes
+
+
+def carried_out(events: list[Event]) -> list[Event]:
+    """`events` with each export done and replaced by what came of it."""
+    return [carry_out(e.data) if isinstance(e, View) and e.kind == "export" else e for e in events]
+
+
+def carry_out(job: ExportJob) -> Event:
+    shown = visible(job.path)
+    text = draw(job)
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if job.force else os.O_EXCL)
+    try:
+        fd = os.open(job.path, flags | os.O_CLOEXEC, 0o644)
+        with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as out:
+            out.write(text)
+    except FileExistsError:
+        return UsageError(f"{shown} exists: export does not overwrite a file",
+                          hint=f"export {job.format} PATH --force overwrites it, or give another PATH")
+    except OSError as error:
+        return UsageError(f"cannot write {shown}: {error.strerror}")
+    return Notice(f"exported the session as {job.format}: {shown}{_caveat(job)}")
+
+
+def draw(job: ExportJob) -> str:
+    if job.format == "lesson":
+        return exports.lesson_text(job.typed)
+    if job.format == "mermaid":
+        return exports.mermaid_text(job.records, job.snapshot)
+    parts = exports.sections(job.typed, job.records, job.snapshot, EXPORT_WIDTH)
+    if job.format == "markdown":
+        return exports.markdown_text(parts)
+    from sockrepl.richtext import export_document
+
+    return export_document(parts, EXPORT_WIDTH, job.format)
+
+
+def _caveat(job: ExportJob) -> str:
+    """What will keep an exported lesson from passing --check, said now rather than at the check."""
+    if job.format != "lesson":
+        return ""
+    absolute = [t for t in job.typed if any(isinstance(t.command.args.get(k), bytes)
+                                            and t.command.args[k].startswith(b"/") for k in ("addr", "path"))]
+    if absolute:
+        return " (it uses absolute paths, which a lesson may not: make them relative before --check)"
+    return ""

@@ -1,0 +1,138 @@
+"""`export`: a lesson that passes --check (and fails when edited), Mermaid that parses, HTML/SVG, files kept."""
+
+import os
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from sockrepl.export import carried_out
+from sockrepl.lesson_format import LessonError, parse_lesson
+from sockrepl.session import Session
+from tests.conftest import run_sockrepl
+from tests.test_timeline import BACKLOG, PHONE
+
+
+def lesson_check(path: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sockrepl", "lesson", "--check", path], capture_output=True,
+                          timeout=60)
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """The backlog and phone scenarios, run as scripts that export every format (files in a fresh cwd)."""
+    where = tmp_path_factory.mktemp("exports")
+    script = BACKLOG.replace("c3: socket", 'step "The line is busy"\nc3: socket') + (
+        "export lesson backlog.md\nexport lesson backlog.md\nexport markdown\n")
+    result = run_sockrepl_in(where, script)
+    phone = run_sockrepl_in(where, PHONE + 'client: write 3 "<b>&amp;</b>"\n', "--export", "mermaid:phone.mmd")
+    html = run_sockrepl_in(where, PHONE, "--export", "html:phone.html")
+    svg = run_sockrepl_in(where, PHONE, "--export", "svg")
+    return where, result, phone, html, svg
+
+
+def run_sockrepl_in(cwd, script: str, *args):
+    return subprocess.run([sys.executable, "-m", "sockrepl", "run", "-", *args], input=script.encode(),
+                          capture_output=True, timeout=60, cwd=cwd,
+                          env={**os.environ, "PYTHONPATH": os.getcwd()})
+
+
+def test_exported_backlog_lesson_passes_check_and_fails_when_an_expectation_is_edited(exported):
+    where, result, *_ = exported
+    out = result.stdout.decode()
+    assert f"exported the session as lesson: {where}/backlog.md" in out
+    assert f"error: {where}/backlog.md exists: export does not overwrite a file" in out
+    text = (where / "backlog.md").read_text()
+    assert "## The line is busy\n\n```sockrepl\nc3> socket AF_UNIX SOCK_STREAM\n= 3\n" in text
+    assert "c3> connect 3 srv.sock\n<unfinished ...>\n? c3: blocked=connect\n" in text
+    assert "[c3] <... connect resumed>) = 0\n" in text and "| spawned server (pid {pid}), c1 (pid {pid})" in text
+    passed = lesson_check(str(where / "backlog.md"))
+    assert passed.returncode == 0 and passed.stdout.decode().startswith("PASS"), passed.stdout.decode()
+    edited = where / "edited.md"
+    edited.write_text(text.replace("= -1 EAGAIN (Resource temporarily unavailable)", "= 0", 1))
+    failed = lesson_check(str(edited))
+    assert failed.returncode == 1 and "expected = 0" in failed.stdout.decode()
+
+
+def test_an_export_in_a_lesson_is_refused():
+    with pytest.raises(LessonError, match="a lesson cannot run 'export'"):
+        parse_lesson("# T\n\nIntro.\n\n## S\n\n```sockrepl\n> spawn a\n> export lesson x.md\n```\n", "x.md")
+
+
+MERMAID_LINE = re.compile(
+    r"    (participant p\d+ as [^#;<>\"%{}]+(?:#\w+;[^#;<>\"%{}]*)*"
+    r"|Note over p\d+: .+"
+    r"|p\d+-{1,2}>>p\d+: .+"
+    r"|(?:activate|deactivate) p\d+)")
+
+
+def test_mermaid_of_the_phone_follows_the_sequence_diagram_grammar(exported):
+    where, _, phone, *_ = exported
+    assert b"exported the session as mermaid" in phone.stdout
+    lines = (where / "phone.mmd").read_text().splitlines()
+    assert lines[0] == "sequenceDiagram"
+    active: set[str] = set()
+    for line in lines[1:]:
+        assert MERMAID_LINE.fullmatch(line), line
+        text = line.split(": ", 1)[1] if ": " in line else ""
+        assert not re.search(r"[#;<>\"%{}]", re.sub(r"#\w+;", "", text)), line  # syntax characters as entities
+        word, _, who = line.strip().partition(" ")
+        if word == "activate":
+            active.add(who)
+        elif word == "deactivate":
+            assert who in active
+            active.remove(who)
+    assert "    p1->>p0: connect(3, #quot;srv.sock#quot;) = 0" in lines
+    assert "    p1->>p0: EOF" in lines and "    activate p0" in lines
+    assert any("#lt;b#gt;#38;amp#59;#lt;/b#gt;" in line for line in lines)
+
+
+def test_html_has_the_transcript_and_the_timeline_escaped_and_svg_is_xml(exported):
+    where, _, _, html, svg = exported
+    assert b"exported the session as html" in html.stdout
+    page = (where / "phone.html").read_text()
+    assert "[server] </span><span" in page and "accept</span>(3, NULL, NULL" in page
+    assert ">accept(3) = 4</span> <span" in page and ">◀─────" in page
+    assert "Timeline" in page and "State, from the kernel" in page
+    assert "&lt;b&gt;" not in page  # the <b> was sent only in the mermaid run
+    ET.fromstring((where / "sockrepl-session.svg").read_text())
+    assert b"exported the session as svg" in svg.stdout
+
+
+def test_user_bytes_are_escaped_in_html(tmp_path):
+    session = Session()
+    try:
+        session.started_in = tmp_path
+        for line in ["spawn a", "a: socketpair AF_UNIX SOCK_STREAM", 'a: send 3 "<script>\\x1b[2J"', "a: recv 4"]:
+            session.run_line(line)
+        events = carried_out(session.run_line("export html out.html"))
+    finally:
+        session.close()
+    assert [e.text for e in events] == [f"exported the session as html: {tmp_path}/out.html"]
+    page = (tmp_path / "out.html").read_text()
+    assert "<script>" not in page and "&lt;script&gt;" in page and "\x1b" not in page
+
+
+def test_export_paths_are_relative_to_where_sockrepl_started_and_kept_without_force(tmp_path):
+    (tmp_path / "old.md").write_text("keep me")
+    session = Session()
+    try:
+        session.started_in = tmp_path
+        session.run_line("spawn a")
+        kept = carried_out(session.run_line("export markdown old.md"))
+        forced = carried_out(session.run_line("export markdown old.md --force"))
+        missing = carried_out(session.run_line("export mermaid nodir/x.mmd"))
+    finally:
+        session.close()
+    assert kept[0].message == f"{tmp_path}/old.md exists: export does not overwrite a file"
+    assert forced[0].text == f"exported the session as markdown: {tmp_path}/old.md"
+    assert (tmp_path / "old.md").read_text().startswith("# A sockrepl session\n\n## Transcript\n\n```text\n> spawn a\n")
+    assert missing[0].message == f"cannot write {tmp_path}/nodir/x.mmd: No such file or directory"
+    assert not list(session.scratch.parent.glob(f"{session.scratch.name}/*.md"))
+
+
+def test_run_export_option_rejects_an_unknown_format():
+    result = run_sockrepl("spawn a\n", "--export", "pdf:x.pdf")
+    assert result.returncode == 2 and b"--export: unknown format 'pdf'" in result.stderr
