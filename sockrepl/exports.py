@@ -19,7 +19,7 @@ from sockrepl.timeline import rows_of, timeline_lines
 
 Fragments = list[tuple[str, str]]
 CHECK_WIDTH = 200  # the lesson checker draws lines this wide
-NOT_REPLAYED = {"state", "ss", "ls", "ps", "help", "man", "timeline", "step", "use"}
+NOT_REPLAYED = {"state", "ss", "ls", "ps", "help", "man", "timeline", "why", "step"}
 VARYING = (
     (re.compile(r"\(pid \d+"), "(pid {pid}"),
     (re.compile(r", uid \d+\)"), ", uid {uid})"),
