@@ -15,7 +15,6 @@ from sockrepl import kernel
 from sockrepl.commands import Command
 
 TIED_AT_START = ("connect", "sendto", "send", "write", "close", "shutdown")
-ESTABLISHED = 1
 
 
 @dataclass(frozen=True)
@@ -70,5 +69,5 @@ def _bound_to(address: bytes, table: kernel.SocketTable, scratch: Path) -> int |
     except OSError:
         return None
     binders = [s for s in table.sockets.values()
-               if s.vfs and s.vfs[1] == file_inode and (s.type == 2 or s.state != ESTABLISHED)]
+               if s.vfs and s.vfs[1] == file_inode and s.binds_its_file]
     return binders[0].inode if binders else None

@@ -1,53 +1,37 @@
 """C constants by name, grouped by the argument they belong to.
 
-Values are Linux's (x86-64 and aarch64 agree on all of these). Kept as plain
-tables so the parser, the completer, `help` and the renderer read one source.
+Values come from the standard library's `socket`, `os`, `fcntl`, `signal` and
+`errno` (the values of the platform Python runs on). Kept as tables by name so
+the parser, the completer, `help` and the renderer read one source.
 """
 
 import errno as _errno
+import fcntl as _fcntl
 import os as _os
 import signal as _signal
+import socket as _socket
 
-DOMAINS = {"AF_UNIX": 1, "AF_LOCAL": 1, "AF_INET": 2, "AF_INET6": 10}
 
-SOCKET_TYPES = {"SOCK_STREAM": 1, "SOCK_DGRAM": 2, "SOCK_SEQPACKET": 5}
-SOCKET_TYPE_FLAGS = {"SOCK_NONBLOCK": 0o4000, "SOCK_CLOEXEC": 0o2000000}
+def _named(module, *names: str) -> dict[str, int]:
+    return {name: int(getattr(module, name)) for name in names}
 
-MSG_FLAGS = {
-    "MSG_OOB": 0x1,
-    "MSG_PEEK": 0x2,
-    "MSG_DONTROUTE": 0x4,
-    "MSG_TRUNC": 0x20,
-    "MSG_DONTWAIT": 0x40,
-    "MSG_EOR": 0x80,
-    "MSG_WAITALL": 0x100,
-    "MSG_NOSIGNAL": 0x4000,
-    "MSG_CMSG_CLOEXEC": 0x40000000,
-}
 
-SHUTDOWN_HOWS = {"SHUT_RD": 0, "SHUT_WR": 1, "SHUT_RDWR": 2}
+DOMAINS = {**_named(_socket, "AF_UNIX"), "AF_LOCAL": int(_socket.AF_UNIX), **_named(_socket, "AF_INET", "AF_INET6")}
 
-SOCKOPT_LEVELS = {"SOL_SOCKET": 1}
-SOCKOPTS = {
-    "SO_TYPE": 3,
-    "SO_ERROR": 4,
-    "SO_SNDBUF": 7,
-    "SO_RCVBUF": 8,
-    "SO_PEERCRED": 17,
-}
+SOCKET_TYPES = _named(_socket, "SOCK_STREAM", "SOCK_DGRAM", "SOCK_SEQPACKET")
+SOCKET_TYPE_FLAGS = _named(_socket, "SOCK_NONBLOCK", "SOCK_CLOEXEC")
+
+MSG_FLAGS = _named(_socket, "MSG_OOB", "MSG_PEEK", "MSG_DONTROUTE", "MSG_TRUNC", "MSG_DONTWAIT", "MSG_EOR",
+                   "MSG_WAITALL", "MSG_NOSIGNAL", "MSG_CMSG_CLOEXEC")
+
+SHUTDOWN_HOWS = _named(_socket, "SHUT_RD", "SHUT_WR", "SHUT_RDWR")
+
+SOCKOPT_LEVELS = _named(_socket, "SOL_SOCKET")
+SOCKOPTS = _named(_socket, "SO_TYPE", "SO_ERROR", "SO_SNDBUF", "SO_RCVBUF", "SO_PEERCRED")
 SETTABLE_SOCKOPTS = ("SO_SNDBUF", "SO_RCVBUF")
 
-FCNTL_COMMANDS = {"F_GETFL": 3, "F_SETFL": 4}
-OPEN_FLAGS = {
-    "O_RDONLY": 0,
-    "O_WRONLY": 1,
-    "O_RDWR": 2,
-    "O_CREAT": 0o100,
-    "O_EXCL": 0o200,
-    "O_TRUNC": 0o1000,
-    "O_NONBLOCK": 0o4000,
-    "O_CLOEXEC": 0o2000000,
-}
+FCNTL_COMMANDS = _named(_fcntl, "F_GETFL", "F_SETFL")
+OPEN_FLAGS = _named(_os, "O_RDONLY", "O_WRONLY", "O_RDWR", "O_CREAT", "O_EXCL", "O_TRUNC", "O_NONBLOCK", "O_CLOEXEC")
 
 SIGNALS = {
     name: int(getattr(_signal, name))

@@ -15,6 +15,9 @@ import socket
 import struct
 from dataclasses import dataclass
 
+# sock_diag reports AF_UNIX states in TCP's numbering (docs/kernel-notes.md, fact 5)
+TCP_ESTABLISHED, TCP_LISTEN = 1, 10
+
 
 @dataclass(frozen=True)
 class UnixSocket:
@@ -29,6 +32,11 @@ class UnixSocket:
     wqueue: int                     # listener: backlog; others: memory charged
     shutdown: int | None            # 1 = RCV_SHUTDOWN, 2 = SEND_SHUTDOWN
     uid: int | None                 # UNIX_DIAG_UID
+
+    @property
+    def binds_its_file(self) -> bool:
+        """An accepted connection shares its listener's socket file: only the socket that bound it counts."""
+        return self.type == socket.SOCK_DGRAM or self.state != TCP_ESTABLISHED
 
 
 @dataclass(frozen=True)
@@ -259,6 +267,11 @@ def _read(path: str) -> str | None:
     finally:
         os.close(fd)
     return b"".join(chunks).decode("ascii", "replace")
+
+
+def is_stopped(state: str | None) -> bool:
+    """The one test for "this process is stopped": /proc/PID/stat says T (by a signal) or t (by a tracer)."""
+    return state in ("t", "T")
 
 
 def run_state(pid: int) -> str | None:

@@ -12,6 +12,7 @@ from sockrepl.events import View
 from sockrepl.fit import cells as cells_of_text
 from sockrepl.fit import fit
 from sockrepl.state import FdView, FileView, OtherFd, ProcessView, QueuedCall, Snapshot
+from sockrepl.table import table_lines
 from sockrepl.textsafe import visible
 from sockrepl.theme import process_style
 
@@ -317,11 +318,7 @@ def ss_lines(snapshot: Snapshot) -> list[Fragments]:
                 f"{view.local or '*'} {k.inode}", f"* {k.peer}",
                 f'users:(("{proc.name}",pid={proc.pid},fd={view.fd}))',
             ])
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    lines = []
-    for index, row in enumerate(rows):
-        text = " ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        lines.append([("class:heading" if index == 0 else "", text)])
+    lines = table_lines(rows)
     if len(rows) == 1:
         lines.append([("class:dim", "(no sockets in this session)")])
     if snapshot.limited:

@@ -19,6 +19,7 @@ from sockrepl.events import (
 )
 from sockrepl.explain import notes
 from sockrepl.quoting import c_string, sockaddr
+from sockrepl.table import table_lines
 from sockrepl.textsafe import visible
 from sockrepl.theme import process_style
 
@@ -233,11 +234,7 @@ def spawn_lines(event: SpawnEvent) -> list[Fragments]:
 def process_table_lines(table: ProcessTable) -> list[Fragments]:
     rows = [("", "NAME", "PID", "UID", "STATUS")]
     rows += [("*" if r.current else "", r.name, str(r.pid), str(r.uid), r.status) for r in table.rows]
-    widths = [max(len(row[i]) for row in rows) for i in range(5)]
-    lines = []
-    for index, row in enumerate(rows):
-        text = " ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        lines.append([("class:heading" if index == 0 else "", text)])
+    lines = table_lines(rows)
     if not table.rows:
         lines.append([("class:note", "no processes: spawn NAME starts one")])
     return lines

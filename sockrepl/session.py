@@ -259,7 +259,7 @@ class Session:
         return [ProcessTable(rows)]
 
     def _status(self, worker: Worker) -> str:
-        if kernel.run_state(worker.pid) in ("t", "T"):
+        if kernel.is_stopped(kernel.run_state(worker.pid)):
             return "stopped"
         if worker.pending:
             return f"blocked in {worker.waiting_in()}"
@@ -310,7 +310,7 @@ class Session:
         bit = 1 << (signum - 1)
         ignored = masks is not None and masks.ignored & bit
         caught = masks is not None and masks.caught & bit
-        was_stopped = kernel.run_state(worker.pid) in ("t", "T")
+        was_stopped = kernel.is_stopped(kernel.run_state(worker.pid))
         try:
             worker.kill(signum)
         except ProcessLookupError:
@@ -320,12 +320,12 @@ class Session:
         if caught:
             return [] if worker.pending else [SignalEvent(worker.name, signum, "caught")]
         if signum in STOPS:
-            self._wait_task(worker, lambda state: state in ("t", "T") or (
+            self._wait_task(worker, lambda state: kernel.is_stopped(state) or (
                 state in ("S", "D") and not self._pending_signal(worker, bit)))
-            stopped = kernel.run_state(worker.pid) in ("t", "T")
+            stopped = kernel.is_stopped(kernel.run_state(worker.pid))
             return [SignalEvent(worker.name, signum, "stopped" if stopped else "discarded")]
         if signum == signal.SIGCONT:
-            self._wait_task(worker, lambda state: state not in ("t", "T"))
+            self._wait_task(worker, lambda state: not kernel.is_stopped(state))
             return [SignalEvent(worker.name, signum, "continued" if was_stopped else "nothing")]
         worker.wait_exit(SETTLE_SECONDS)
         return self._check_alive(worker)
@@ -354,7 +354,7 @@ class Session:
                 f"{worker.name} is blocked in {worker.waiting_in()}: "
                 "it cannot run another call until that one returns",
                 hint=self._unblock_hint(worker.name))]
-        if kernel.run_state(worker.pid) in ("t", "T"):
+        if kernel.is_stopped(kernel.run_state(worker.pid)):
             return [UsageError(f"{worker.name} is stopped", hint=f"kill {worker.name} SIGCONT resumes it")]
         self._sites[worker.name] = callsite.at_start(worker.pid, command, self.scratch)
         return self._run_call(worker, command)
@@ -398,7 +398,7 @@ class Session:
             if gone:
                 return [CallEvent(worker.name, command, "died"), *self._reap(worker)]
             task = kernel.task_state(worker.pid)
-            if blocked_in(task) or (task and task.state in "tT"):
+            if blocked_in(task) or (task is not None and kernel.is_stopped(task.state)):
                 worker.pending = command
                 return [CallEvent(worker.name, command, "unfinished")]
             if time.monotonic() > deadline:
@@ -428,7 +428,7 @@ class Session:
             if gone:
                 return self._reap(worker)
             task = kernel.task_state(worker.pid)
-            if blocked_in(task) or (task and task.state in "tT") or time.monotonic() > deadline:
+            if blocked_in(task) or (task is not None and kernel.is_stopped(task.state)) or time.monotonic() > deadline:
                 return []
             worker.wait_readable(0.001)
 

@@ -17,10 +17,10 @@ from sockrepl.analogy import label, short_label
 from sockrepl.calllog import Record, bytes_sent
 from sockrepl.commands import Command
 from sockrepl.events import Event
+from sockrepl.kernel import TCP_ESTABLISHED, TCP_LISTEN
 from sockrepl.textsafe import visible
 
 TYPES = {1: "STREAM", 2: "DGRAM", 5: "SEQPACKET"}
-TCP_ESTABLISHED, TCP_CLOSE, TCP_LISTEN = 1, 7, 10
 RCV_SHUTDOWN, SEND_SHUTDOWN = 1, 2
 WAITS = {
     "accept": "waiting for a caller",
@@ -267,7 +267,7 @@ def build(facts: list[ProcessFacts], table: kernel.SocketTable, files, scratch: 
                 owners.setdefault(target.inode, Owner(proc.name, fd))
     queued_on = {icon: sock for sock in table.sockets.values() if sock.state == TCP_LISTEN for icon in sock.icons}
     processes = tuple(_process_view(proc, table, owners, queued_on) for proc in facts)
-    by_vfs = {sock.vfs[1]: sock for sock in table.sockets.values() if sock.vfs and _is_binder(sock)}
+    by_vfs = {sock.vfs[1]: sock for sock in table.sockets.values() if sock.vfs and sock.binds_its_file}
     file_views = tuple(_file_view(path, st, by_vfs, owners, scratch) for path, st in files)
     return Snapshot(processes, file_views, table.limited, scratch, uid, _queued(facts, table, owners))
 
@@ -288,11 +288,6 @@ def _queued(facts: list[ProcessFacts], table: kernel.SocketTable, owners: dict[i
     return tuple(calls)
 
 
-def _is_binder(sock: kernel.UnixSocket) -> bool:
-    """An accepted connection shares its listener's socket file; only the socket that bound it counts."""
-    return sock.type == 2 or sock.state != TCP_ESTABLISHED
-
-
 def _process_view(proc: ProcessFacts, table, owners, queued_on) -> ProcessView:
     task = proc.task
     blocked = None
@@ -311,7 +306,7 @@ def _process_view(proc: ProcessFacts, table, owners, queued_on) -> ProcessView:
         else:
             shown = visible(target.path) if target.path else f"socket:[{target.inode}] (not AF_UNIX)"
             others.append(OtherFd(fd, shown))
-    stopped = bool(task and task.state in "tT")
+    stopped = task is not None and kernel.is_stopped(task.state)
     return ProcessView(proc.name, proc.pid, proc.uid, proc.fds is not None, proc.current, stopped, blocked,
                        tuple(fds), tuple(others))
 

@@ -14,6 +14,8 @@ fields named in BYTE_FIELDS.
 """
 
 import ctypes
+import errno
+import fcntl
 import json
 import os
 import signal
@@ -27,8 +29,6 @@ SOL_SOCKET = 1
 SO_TYPE = 3
 SO_PEERCRED = 17
 MSG_PEEK, MSG_TRUNC = 0x2, 0x20
-F_GETFL, F_SETFL = 3, 4
-O_NONBLOCK = 0o4000
 PR_SET_PDEATHSIG = 1
 SOCKADDR_UN_SIZE = 110
 
@@ -63,12 +63,17 @@ def unpack_sockaddr(buf, length):
     return path if path.startswith(b"\0") else path.split(b"\0", 1)[0]
 
 
-def call_with_address(func, req):
+def address_in(req):
+    """The request's address as a sockaddr_un buffer, and the length to pass (the user's, or the path's)."""
     path = req["addr"]
     length = req.get("addrlen")
     if length is None:
         length = 2 + len(path)
-    buf = ctypes.create_string_buffer(sockaddr(path), SOCKADDR_UN_SIZE)
+    return ctypes.create_string_buffer(sockaddr(path), SOCKADDR_UN_SIZE), length
+
+
+def call_with_address(func, req):
+    buf, length = address_in(req)
     return result(func(req["fd"], buf, length), addrlen=length)
 
 
@@ -125,11 +130,7 @@ def op_write(req):
 
 def op_sendto(req):
     data = req["data"]
-    path = req["addr"]
-    length = req.get("addrlen")
-    if length is None:
-        length = 2 + len(path)
-    buf = ctypes.create_string_buffer(sockaddr(path), SOCKADDR_UN_SIZE)
+    buf, length = address_in(req)
     return result(libc.sendto(req["fd"], data, len(data), req["flags"], buf, length), addrlen=length)
 
 
@@ -222,12 +223,12 @@ def op_setsockopt(req):
 def op_fcntl(req):
     fd, op = req["fd"], req["cmd"]
     if op == "setfl":
-        return result(libc.fcntl(fd, F_SETFL, c_int(req["arg"])), newflags=req["arg"])
-    flags = libc.fcntl(fd, F_GETFL)
+        return result(libc.fcntl(fd, fcntl.F_SETFL, c_int(req["arg"])), newflags=req["arg"])
+    flags = libc.fcntl(fd, fcntl.F_GETFL)
     if op == "getfl" or flags == -1:
         return result(flags)
-    new = (flags | O_NONBLOCK) if req["arg"] else (flags & ~O_NONBLOCK)
-    return result(libc.fcntl(fd, F_SETFL, c_int(new)), getfl=flags, newflags=new)
+    new = (flags | os.O_NONBLOCK) if req["arg"] else (flags & ~os.O_NONBLOCK)
+    return result(libc.fcntl(fd, fcntl.F_SETFL, c_int(new)), getfl=flags, newflags=new)
 
 
 def os_call(func, *args, **extra):
@@ -265,7 +266,7 @@ def op_signal(req):
     try:
         previous = signal.signal(req["signal"], action)
     except (OSError, ValueError):
-        return {"ret": -1, "errno": 22}
+        return {"ret": -1, "errno": errno.EINVAL}
     if previous == signal.SIG_IGN:
         name = "SIG_IGN"
     elif previous == signal.SIG_DFL:
