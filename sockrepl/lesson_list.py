@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sockrepl.lessons import LessonError, courses, load
 from sockrepl.textsafe import visible
 
-NAME_WIDTH = 14
+NAME_WIDTH = 16  # the longest built-in name, datagram-limits, and a blank
 
 
 def listing(folders: Sequence[str] = ()) -> list[tuple[str, str]]:

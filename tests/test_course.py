@@ -35,7 +35,7 @@ def test_the_built_in_course_lists_every_lesson_once_in_the_manifests_order():
     assert [e.number for e in course.entries] == list(range(1, len(course.entries) + 1))
     assert list(lesson_files()) == [e.name for e in course.entries]
     listing = sockrepl("lesson").stdout.splitlines()
-    assert listing[0] == "UNIX domain sockets" and listing[1].startswith("   1  phone ")
+    assert listing[0] == "UNIX domain sockets" and listing[1].startswith("   1  addresses ")
     assert all(len(line) <= 80 for line in listing), "the listing fits an 80-column terminal"
 
 
@@ -58,9 +58,9 @@ def test_an_instructors_folders_list_and_run_with_the_built_in_lessons(tmp_path)
                      'summary = "zeta first"\n[[lesson]]\nname = "alpha"\nsummary = "then alpha"\n')
     plain = folder(tmp_path / "plain", ["pear", "apple"])
     listing = sockrepl("lesson", "--dir", str(ordered), env={"SOCKREPL_LESSONS": f"{plain}:"}).stdout
-    assert "\nProf. X\n   1  zeta           zeta first\n   2  alpha          then alpha\n" in listing
-    assert f"\n{plain}\n   1  apple          Apple says hello.\n   2  pear           Pear says hello.\n" in listing
-    assert listing.index("   1  phone ") < listing.index("Prof. X") < listing.index(str(plain))
+    assert "\nProf. X\n   1  zeta             zeta first\n   2  alpha            then alpha\n" in listing
+    assert f"\n{plain}\n   1  apple            Apple says hello.\n   2  pear             Pear says hello.\n" in listing
+    assert listing.index("   2  phone ") < listing.index("Prof. X") < listing.index(str(plain))
     run = sockrepl("lesson", "--check", "--dir", str(ordered), "zeta", "alpha", "phone")
     assert run.returncode == 0 and [line.split()[:2] for line in run.stdout.splitlines()] == [
         ["PASS", "zeta"], ["PASS", "alpha"], ["PASS", "phone"]]
@@ -89,3 +89,21 @@ def test_a_manifests_mistakes_fail_the_check(tmp_path):
     fails = [line for line in run.stdout.splitlines() if line.startswith("FAIL")]
     assert fails == [f"FAIL {p}" for p in (*course.problems, *read_course(broken, "broken").problems,
                                            f"{tmp_path / 'none'}: cannot list the lessons: No such file or directory")]
+
+
+def test_the_coverage_table_names_every_slide_and_only_steps_that_exist():
+    """lessons/README.md maps slides 1-48 of the lecture to lessons and steps: no gap, no empty row."""
+    import re
+
+    readme = lesson_folder().joinpath("README.md").read_text()
+    rows = re.findall(r"^\| (\d+)(?:–(\d+))? \| [^|]+ \| ([^|]+) \|$", readme, re.M)
+    covered = [n for first, last, _ in rows for n in range(int(first), int(last or first) + 1)]
+    assert covered == list(range(1, 49))
+    steps = {name: len(load(name).steps) for name in lesson_files()}
+    for first, _, where in rows:
+        named = re.findall(r"`([a-z-]+)`(?: → ([\d, –]+))?", where)
+        assert named, f"slide {first}: no lesson"
+        for lesson, numbers in named:
+            assert lesson in steps, f"slide {first}: no lesson {lesson}"
+            for number in re.findall(r"\d+", numbers):
+                assert 1 <= int(number) <= steps[lesson], f"slide {first}: {lesson} has no step {number}"

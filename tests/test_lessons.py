@@ -169,7 +169,7 @@ def test_check_cli_passes_and_lists(tmp_path):
                          text=True, timeout=60)
     assert run.returncode == 0 and run.stdout.startswith("PASS phone  9 steps  ")
     listing = subprocess.run([sys.executable, "-m", "sockrepl", "lesson"], capture_output=True, text=True)
-    assert "   1  phone          stream sockets as a phone call" in listing.stdout
+    assert "   2  phone            stream sockets as a phone call" in listing.stdout
 
 
 def test_a_lesson_from_a_file_path(tmp_path):
