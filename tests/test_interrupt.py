@@ -70,3 +70,19 @@ def test_ctrl_c_stops_a_lesson_step(tmp_path):
         show.wait_for(r"^a> ")
     finally:
         show.close()
+
+
+def test_sighup_during_a_lesson_step_cleans_up_at_once(tmp_path):
+    lesson = tmp_path / "waiting.md"
+    lesson.write_text(WAIT_LESSON)
+    show = Terminal(tmp_path, args=("lesson", str(lesson)))
+    try:
+        show.wait_for(r"step 1/1 · Wait for a caller")
+        show.child.send("\r")
+        show.wait_for(r"accept\(3, NULL, NULL <unfinished \.\.\.>")
+        pids, scratch = show.pids(), show.scratch()
+        running_a_line(show)
+        show.child.kill(signal.SIGHUP)
+        wait_until(lambda: all(gone(pid) for pid in pids) and not os.path.exists(scratch), 3, "the cleanup")
+    finally:
+        show.close()
