@@ -356,6 +356,10 @@ class Session:
                 hint=self._unblock_hint(worker.name))]
         if kernel.is_stopped(kernel.run_state(worker.pid)):
             return [UsageError(f"{worker.name} is stopped", hint=f"kill {worker.name} SIGCONT resumes it")]
+        if command.name == "chmod" and _is_dir(command.args["path"], self.scratch):
+            return [UsageError("chmod on the scratch directory itself is refused: it stays private (0700), "
+                               "and sockrepl must be able to remove it when you leave",
+                               hint="chmod a socket file in it instead, e.g. chmod srv.sock 0500")]
         self._sites[worker.name] = callsite.at_start(worker.pid, command, self.scratch)
         return self._run_call(worker, command)
 
@@ -542,6 +546,11 @@ class Session:
 
     def _do_exit(self, command: Command) -> list[Event]:
         return []
+
+
+def _is_dir(path: bytes, directory: Path) -> bool:
+    """True when `path`, relative to `directory` as a worker's cwd is, names that directory itself."""
+    return os.path.realpath(os.path.join(os.fsencode(directory), path)) == os.path.realpath(os.fsencode(directory))
 
 
 def _request(command: Command) -> dict:

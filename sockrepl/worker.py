@@ -311,16 +311,27 @@ def on_sigint(signum, frame):
     """Caught, so a blocked syscall returns EINTR; the caller reports it."""
 
 
+def die_with(parent):
+    """SIGKILL when sockrepl dies, even by SIGKILL; False if it is already gone.
+
+    The kernel clears PR_SET_PDEATHSIG on a change of uid, so `become` is followed by
+    another call; the getppid check closes the window in which the parent died first.
+    """
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    return os.getppid() == parent
+
+
 def main(argv):
     parent = int(argv[1])
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:
+    if not die_with(parent):
         return 1
     os.umask(0o022)
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     signal.signal(signal.SIGINT, on_sigint)
     if len(argv) > 3:
         become(int(argv[2]), int(argv[3]))
+        if not die_with(parent):
+            return 1
     write_all(encode_reply({"hello": os.getpid(), "uid": os.getuid(), "gid": os.getgid()}))
     stdin = sys.stdin.buffer
     while True:

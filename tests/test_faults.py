@@ -814,3 +814,41 @@ def test_no_thread_allowed_the_repl_says_so_and_leaves_nothing(tmp_path):
     assert said == ("sockrepl: cannot start the session's thread (can't start new thread): the system refuses new "
                     "threads or processes to this user (see ulimit -u); nothing was left behind")
     assert child.exitstatus == 71 and os.listdir(tmp_path) == []
+
+
+def test_an_unprivileged_worker_dies_with_sockrepl_even_by_sigkill(live):
+    """The kernel clears PR_SET_PDEATHSIG when a process changes uid: the worker sets it again after."""
+    if os.geteuid() != 0:
+        pytest.skip("spawn --unprivileged switches user only when sockrepl runs as root")
+    s = live()
+    assert s.feed("spawn --unprivileged u", 2)[1].startswith("spawned u (pid ")
+    for line in ["u: socket AF_UNIX SOCK_STREAM", f"u: bind 3 @sockrepl-test-{os.getpid()}", "u: listen 3 1"]:
+        assert s.feed(line)[0].endswith(") = 0") or line.endswith("STREAM")
+    assert s.feed("u: accept 3") == ["[u] accept(3, NULL, NULL <unfinished ...>"]  # not reading its pipe
+    worker = s.pids["u"]
+    with open(f"/proc/{worker}/status") as f:
+        assert re.search(r"^Uid:\s+65534\s", f.read(), re.M)
+    s.proc.kill()
+    s.proc.wait(10)
+    try:
+        wait_until(lambda: gone(worker), 5, "the unprivileged worker to die with sockrepl")
+    finally:
+        if not gone(worker):
+            os.kill(worker, signal.SIGKILL)  # what the bug leaves behind (this test's own worker)
+        shutil.rmtree(s.scratch, ignore_errors=True)  # a SIGKILLed sockrepl cannot clean: that is what it leaves
+
+
+def test_chmod_on_the_scratch_directory_itself_is_refused(live):
+    """0500/0 would leave it (and its socket files) behind for a normal user; 0755/0777 would drop its privacy."""
+    s = live()
+    s.feed("spawn p")
+    name = os.path.basename(s.scratch)
+    for number, target in enumerate([".", "./", s.scratch, f"../{name}/.", f'"{s.scratch}/"'], 2):
+        assert s.feed(f"chmod {target} 0777", 2) == [
+            f"line {number}: error: chmod on the scratch directory itself is refused: it stays private (0700), "
+            "and sockrepl must be able to remove it when you leave",
+            "hint: chmod a socket file in it instead, e.g. chmod srv.sock 0500"]
+    assert stat.S_IMODE(os.stat(s.scratch).st_mode) == 0o700
+    assert s.feed("stat .") == ['[p] stat(".", {st_mode=S_IFDIR|0700, st_size=4096, ...}) = 0']
+    rc, _, _ = s.finish()
+    assert rc == 1 and not os.path.exists(s.scratch)
