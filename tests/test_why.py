@@ -14,6 +14,7 @@ from sockrepl.calllog import CallRecord
 from sockrepl.explain import notes
 from sockrepl.why import Reason, explain_call, target
 from tests.conftest import Transcript, run_sockrepl
+from tests.test_repl import Terminal, phone_setup
 
 STEPS = """\
 spawn srv c1 c2 c3 c4 acc mb snd rd full e1 e2 e3 st e4 e5 pipe sig dga dgb nb eof shut u
@@ -306,3 +307,20 @@ def test_help_and_man_why_and_a_stopped_process():
     assert any(line.startswith("      evidence (kernel, now): /proc/") and "state T (stopped), in accept" in line
                for line in lines)
     assert "  s is also stopped: even released, it goes on only after `kill s SIGCONT`." in lines
+
+
+@pytest.mark.parametrize("columns, rows", [(80, 24), (60, 20), (120, 35)])
+def test_why_in_the_repl_fits_the_screen(tmp_path, columns, rows):
+    """Typed at a real terminal: the reasons wrap to its width, the evidence stays under its claim."""
+    term = Terminal(tmp_path, columns=columns, rows=rows)
+    try:
+        term.wait_for(r"^p1>")
+        phone_setup(term)
+        term.type("accept 3", r"<unfinished \.\.\.>")
+        term.type("why", r"^server is blocked in accept\(3\)")
+        term.wait_for(r"^\s+evidence \(kernel, now\): sock_diag: STREAM")
+        seen = term.transcript()
+        assert "nobody has called yet." in seen and "No call waits in fd 3's queue." in seen
+        assert all(len(row) <= columns for row in term.rows())
+    finally:
+        term.close()
