@@ -17,7 +17,7 @@ from tests.conftest import Transcript, run_sockrepl
 from tests.test_repl import Terminal, phone_setup
 
 STEPS = """\
-spawn srv c1 c2 c3 c4 acc mb snd rd full e1 e2 e3 st e4 e5 pipe sig dga dgb nb eof shut u
+spawn srv c1 c2 c3 c4 acc mb snd rd full ab1 ab2 e1 e2 e3 st e4 e5 pipe sig dga dgb nb eof shut u
 srv: socket AF_UNIX SOCK_STREAM
 srv: bind 3 srv.sock
 srv: listen 3 1
@@ -41,6 +41,10 @@ mb: bind 3 mb.sock
 mb: recvfrom 3 10
 snd: socketpair AF_UNIX SOCK_STREAM
 snd: send 3 "x"*400000
+ab1: socket AF_UNIX SOCK_DGRAM
+ab1: bind 3 @why-{run}
+ab2: socket AF_UNIX SOCK_DGRAM
+ab2: bind 3 @why-{run}
 e1: socket AF_UNIX SOCK_STREAM
 e1: connect 3 nowhere.sock
 e2: socket AF_UNIX SOCK_STREAM
@@ -116,7 +120,7 @@ def built():
     """The session after STEPS, its snapshot and history: the explainer's inputs, from the real kernel."""
     cwd = os.getcwd()
     transcript = Transcript()
-    text = transcript(*STEPS.splitlines())
+    text = transcript(*STEPS.replace("{run}", str(os.getpid())).splitlines())  # abstract names: machine-wide
     if os.geteuid() == 0:
         transcript("kill u SIGKILL", "spawn --unprivileged u")
     else:
@@ -159,6 +163,8 @@ TABLE = {
     ("full", None): [("full is blocked in sendto(3) → dga.sock: the receiver's mailbox is full.", "kernel"),
                      ("dga fd 3 has not collected its letters: Linux queues net.unix.max_dgram_qlen + 1", "kernel"),
                      ("It goes on when dga takes one (`dga: recvfrom 3 100`).", None)],
+    ("ab2", None): [("bind(3) → @why-", "session"),
+                    ("ab1 fd 3 holds @why-", "kernel")],
     ("e1", None): [("connect(3) → nowhere.sock failed with ENOENT: ", "session"),
                    ("There is no file at nowhere.sock: nobody has bound that path.", "kernel")],
     ("e3", None): [("connect(3) → later.sock failed with ECONNREFUSED: ", "session"),
