@@ -32,6 +32,7 @@ from sockrepl.state import FdView, ProcessView, Snapshot
 from sockrepl.textsafe import visible
 
 SIGPIPE = C.SIGNALS["SIGPIPE"]
+RELEASED = "It goes on when"  # how a wait's last reason begins: what would release it
 
 
 def target(history: tuple[Record, ...], process: str, fd: int | None = None) -> CallRecord | None:
@@ -117,8 +118,7 @@ def _wait_accept(record: CallRecord, view: FdView | None) -> list[Reason]:
     if view is not None:
         reasons.append(Reason(f"No call waits in fd {record.fd}'s queue.", diag_text(view), "kernel"))
         dial = f"`NAME: connect FD {visible(view.local)}`" if view.local else "a connect to its address"
-        reasons.append(Reason(f"It goes on when a process dials {visible(view.local or 'it')} ({dial}), "
-                              "or fails with EINTR on Ctrl-C / interrupt."))
+        reasons.append(Reason(f"It goes on when a process dials {visible(view.local or 'it')} ({dial})."))
     return reasons
 
 
@@ -252,8 +252,8 @@ def _failed(record: CallRecord, snapshot: Snapshot, history) -> list[Reason]:
     view = snapshot.find(record.process, record.fd) if record.fd is not None else None
     if errno == "EAGAIN":
         waits = _waiting(record, snapshot, history)
-        return [*reasons, Reason(f"Blocking, it would have waited: {waits[0].claim}"), *waits[1:],
-                _nonblocking(record, history)]
+        return [*reasons, Reason(f"Blocking, it would have waited: {waits[0].claim}"),
+                *(_as_retry(reason) for reason in waits[1:]), _nonblocking(record, history)]
     if name in ("connect", "sendto") and errno in ("ENOENT", "ECONNREFUSED", "EACCES"):
         return reasons + _at_address(record, errno, addr, snapshot, history)
     if name == "bind" and errno == "EADDRINUSE":
@@ -265,6 +265,13 @@ def _failed(record: CallRecord, snapshot: Snapshot, history) -> list[Reason]:
     if errno == "ENOTCONN" and name in ("send", "write", "sendto"):
         return reasons + _no_return_address(record, history)
     return reasons
+
+
+def _as_retry(reason: Reason) -> Reason:
+    """What releases a blocked call is what makes a non-blocking retry succeed."""
+    if not reason.claim.startswith(RELEASED):
+        return reason
+    return Reason("A retry succeeds once" + reason.claim[len(RELEASED):], reason.evidence, reason.evidence_source)
 
 
 def _at_address(record: CallRecord, errno: str, addr: str | None, snapshot: Snapshot, history) -> list[Reason]:

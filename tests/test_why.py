@@ -198,7 +198,7 @@ TABLE = {
     ("nb", None): [("connect(3) → srv.sock failed with EAGAIN: non-blocking and the line is busy", "session"),
                    ("Blocking, it would have waited: the line is busy.", None),
                    ("The listener (srv fd 3) already holds 2 callers waiting", "kernel"),
-                   ("It goes on when srv picks up", None),
+                   ("A retry succeeds once srv picks up (`srv: accept 3`)", None),
                    ("The socket was made non-blocking", "session")],
     ("eof", None): [("read(3) returned 0: 0 bytes = end of file", "session"),
                     ("The other end is closed: its socket is gone.", "kernel"),
