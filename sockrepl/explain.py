@@ -168,7 +168,7 @@ ERRORS: dict[str, str] = {
 
 # An abstract name (@name) has no file: the path-based advice would mislead.
 ABSTRACT_ERRORS: dict[tuple[str, str], str] = {
-    ("bind", "EADDRINUSE"): "another socket holds that abstract name (names are machine-wide; no file to unlink)",
+    ("bind", "EADDRINUSE"): "another socket holds that name (abstract: per network namespace, no file to unlink)",
     ("connect", "ECONNREFUSED"): "no socket listens under that abstract name (nobody has that number)",
     ("sendto", "ECONNREFUSED"): "no socket is bound to that abstract name: nobody at that address",
 }

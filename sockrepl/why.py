@@ -322,7 +322,7 @@ def _in_use(addr: str | None, snapshot: Snapshot, history) -> list[Reason]:
     if file is not None:
         return [Reason(f"A file that is not a socket is at {addr}.", f"lstat {addr}: not S_IFSOCK", "kernel")]
     if addr and addr.startswith("@"):
-        return [Reason(f"A socket outside this session holds {addr} (abstract names are machine-wide).")]
+        return [Reason(f"A socket outside this session holds {addr} (abstract names are per network namespace).")]
     return [Reason(f"Nothing is at {addr} now: it has been removed since.", f"lstat {addr}: no such file", "kernel")]
 
 
