@@ -9,10 +9,30 @@ student may type their own commands between steps, and is warned before
 
 import asyncio
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
+from typing import Protocol
 
 from sockrepl.commands import ParseError, parse
+from sockrepl.engine import Engine
+from sockrepl.state import Snapshot
 from sockrepl.textsafe import visible, visible_lines
+
+
+class LessonHost(Protocol):
+    """What the driver needs of the REPL it runs in (repl.Repl is one): its engine, its last
+    snapshot, whether Ctrl-C or leaving cut a step short, and ways to show text and events."""
+
+    engine: Engine
+    snapshot: Snapshot | None
+    interrupted: bool
+    stopping: bool
+
+    def say(self, text: str, style: str = ...) -> None: ...
+    def echo(self, source: str) -> None: ...
+    def show_markdown(self, text: str, title: str | None = ...) -> None: ...
+    def print_events(self, events) -> None: ...
+    async def refresh(self) -> Snapshot: ...
 
 COMMANDS = {"lesson", "next", "back", "reset", "goto"}
 
@@ -72,7 +92,7 @@ class LessonDriver:
         self.present = present
         self.folders = folders  # instructors' lesson folders given with --dir
         self.position = 0  # steps done
-        self.expected = None  # the snapshot the next step was written for
+        self.expected: Snapshot | None = None  # the snapshot the next step was written for
         self.warned = False
         self.confirm: str | None = None  # `lesson NAME` typed once over a live session
 
@@ -95,11 +115,11 @@ class LessonDriver:
         steps = len(self.lesson.steps)
         return f"{visible(self.lesson.name)}: step {min(self.position + 1, steps)}/{steps}"
 
-    async def start(self, repl) -> None:
+    async def start(self, repl: LessonHost) -> None:
         """Begin the lesson given on the command line."""
         await self._begin(repl, self.lesson)
 
-    async def handle(self, repl, line: str) -> bool:
+    async def handle(self, repl: LessonHost, line: str) -> bool:
         """True when the line was a lesson command (or Enter between steps) and is done."""
         words = line.split()
         if not words:
@@ -133,7 +153,7 @@ class LessonDriver:
             await self._goto(repl, command.args["step"])
         return True
 
-    async def _lesson_command(self, repl, topic: str | None) -> None:
+    async def _lesson_command(self, repl: LessonHost, topic: str | None) -> None:
         from sockrepl.lesson_list import listing
         from sockrepl.lessons import LessonError, load
 
@@ -163,21 +183,25 @@ class LessonDriver:
         self.confirm = None
         await self._begin(repl, lesson)
 
-    async def _goto(self, repl, step: int) -> None:
+    async def _goto(self, repl: LessonHost, step: int) -> None:
         steps = len(self.lesson.steps)
         if not 1 <= step <= steps:
             repl.say(f"usage: goto N, with N from 1 to {steps}", "class:error")
             return
         await self.replay(repl, step - 1)
 
-    async def _begin(self, repl, lesson) -> None:
+    async def _begin(self, repl: LessonHost, lesson) -> None:
         self.lesson = lesson
         await self.replay(repl, 0, intro=True)
 
-    async def replay(self, repl, upto: int, intro: bool = False) -> None:
+    async def replay(self, repl: LessonHost, upto: int, intro: bool = False) -> None:
         """A fresh session with steps [0, upto) replayed quietly, then the narration of step `upto`."""
-        await asyncio.wrap_future(repl.engine.submit(lambda s: repl.engine.reset()))
-        scratch = visible(str(repl.engine.session.scratch))
+        def fresh_session(_old) -> str:
+            """On the engine thread: a new session, and where its scratch directory is."""
+            repl.engine.reset()
+            return str(repl.engine.session.scratch)
+
+        scratch = visible(await asyncio.wrap_future(repl.engine.submit(fresh_session)))
         repl.say(f"sockrepl: scratch directory {scratch} (a fresh session; relative paths live here)")
         if intro:
             repl.show_markdown(f"# {self.lesson.title}\n\n{self.lesson.intro}")
@@ -191,7 +215,7 @@ class LessonDriver:
         self.warned = False
         self._narrate(repl)
 
-    async def next(self, repl) -> None:
+    async def next(self, repl: LessonHost) -> None:
         """Run the next step; first, once, warn if the student changed what it relies on."""
         if self.position >= len(self.lesson.steps):
             repl.say("that was the last step: reset starts again, lesson lists the others", "class:hint")
@@ -212,7 +236,7 @@ class LessonDriver:
         if completed:
             self._narrate(repl)
 
-    async def _run_step(self, repl, quiet: bool) -> bool:
+    async def _run_step(self, repl: LessonHost, quiet: bool) -> bool:
         """Run the current step's commands; False if Ctrl-C (or a signal to leave) stopped it part way."""
         step = self.lesson.steps[self.position]
         for action in step.actions:
@@ -222,8 +246,7 @@ class LessonDriver:
                 return False
             if not quiet:
                 repl.echo(action.source)
-            events, mismatch = await asyncio.wrap_future(repl.engine.submit(
-                lambda s, a=action: self._act(s, a)))
+            events, mismatch = await asyncio.wrap_future(repl.engine.submit(partial(self._act, action=action)))
             if not quiet:
                 repl.print_events(events)
             if mismatch:
@@ -254,7 +277,7 @@ class LessonDriver:
             return f"that was the last lesson of the course {visible(course.title)}"
         return f"next, lesson {visible(following.name)} ({following.number}/{len(course.entries)})"
 
-    def _narrate(self, repl) -> None:
+    def _narrate(self, repl: LessonHost) -> None:
         steps = self.lesson.steps
         if self.position >= len(steps):
             if self.lesson.outro:

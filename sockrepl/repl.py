@@ -130,8 +130,12 @@ class Repl:
 
     # ---- what is drawn ---------------------------------------------------
 
+    def current(self) -> str | None:
+        """The current process as the last snapshot says (the session itself lives on the engine thread)."""
+        return self.snapshot.current if self.snapshot else None
+
     def _message(self):
-        current = self.engine.session.current or "sockrepl"
+        current = self.current() or "sockrepl"
         return FormattedText([(process_style(current), current), ("", "> ")])
 
     def _toolbar(self):
@@ -155,7 +159,7 @@ class Repl:
                 (" Ctrl-D ", " quit  ", 1)]
         if self.lesson.active:
             keys += [(" Enter ", f" next step ({self.lesson.status()})  ", 0)]
-        return [*keys, ("", f"scratch: {visible(str(self.engine.session.scratch))}", 5)]
+        return [*keys, ("", f"scratch: {visible(self.snapshot.scratch if self.snapshot else '')}", 5)]
 
     def context(self) -> Context:
         snap = self.snapshot
@@ -164,7 +168,7 @@ class Repl:
         fds = {p.name: tuple((f.fd, f"{f.type} {f.state} {f.local or ''}".strip()) for f in p.fds)
                for p in snap.processes}
         lessons = self.lesson.names()
-        return Context(tuple(p.name for p in snap.processes), self.engine.session.current, fds,
+        return Context(tuple(p.name for p in snap.processes), snap.current, fds,
                        tuple(f.path for f in snap.files), lessons)
 
     def print_events(self, events) -> None:
@@ -194,7 +198,7 @@ class Repl:
     def echo(self, source: str) -> None:
         """A lesson's command, shown as if it had been typed at the prompt."""
         name, _sep, rest = visible(source).partition(">")
-        name = name.strip() or self.engine.session.current or "sockrepl"
+        name = name.strip() or self.current() or "sockrepl"
         self.print_lines([[(process_style(name), name), ("", "> "), *highlight(rest.strip())]])
 
     def show_markdown(self, text: str, title: str | None = None) -> None:
@@ -294,7 +298,7 @@ class Repl:
         return True
 
     def _current_blocked(self) -> str | None:
-        current = self.engine.session.current
+        current = self.current()
         snap = self.snapshot
         proc = snap.process(current) if snap and current else None
         return current if proc and proc.blocked else None
@@ -302,7 +306,7 @@ class Repl:
     async def execute(self, line: str, echo: bool = False) -> None:
         """Run one line on the engine thread; print what it did; refresh the panel."""
         if echo:
-            self.say(f"{self.engine.session.current or 'sockrepl'}> {line}", "class:dim")
+            self.say(f"{self.current() or 'sockrepl'}> {line}", "class:dim")
         run = self.engine.run_line(line)
         self.print_events(await asyncio.wrap_future(run.events))
         self._show_snapshot(await asyncio.wrap_future(run.snapshot))
@@ -369,7 +373,7 @@ class Repl:
 
     def _show_typed(self, line: str) -> None:
         """A pasted line after the first, shown at a prompt as if typed, then kept in the history."""
-        name = self.engine.session.current or "sockrepl"
+        name = self.current() or "sockrepl"
         self.print_lines([[(process_style(name), visible(name)), ("", "> "), *highlight(visible(line))]])
         if line.strip():
             self.prompt.history.append_string(line)
@@ -381,13 +385,13 @@ class Repl:
         self._line_starts()
         try:
             events = await asyncio.wrap_future(self.started.events)
+            self.snapshot = await asyncio.wrap_future(self.started.snapshot)
             if not self.lesson.active:  # a lesson starts a fresh session, and names its directory
-                self.say(f"sockrepl: scratch directory {visible(str(self.engine.session.scratch))} "
+                self.say(f"sockrepl: scratch directory {visible(self.snapshot.scratch)} "
                          "(relative paths live here)")
             self.print_events(events)
             self.say("help: commands · man CALL: a system call · lesson: guided lessons · Ctrl-D: quit",
                      "class:hint")
-            self.snapshot = await asyncio.wrap_future(self.started.snapshot)
             if self.lesson.active:
                 await self.lesson.start(self)
             while not self.stopping:

@@ -130,6 +130,11 @@ class Snapshot:
     uid: int = 0  # sockrepl's own: a process's uid is worth showing only when it differs
     queued: tuple[QueuedCall, ...] = ()  # pending calls of the session's listeners, oldest first
 
+    @property
+    def current(self) -> str | None:
+        """The current process (the one a bare command runs in), if any."""
+        return next((proc.name for proc in self.processes if proc.current), None)
+
     def to_json(self) -> str:
         return json.dumps(_json(self), separators=(",", ":"), ensure_ascii=False)
 
