@@ -4,7 +4,8 @@ A timeline ties a write to the read that got its bytes, a close to the EOF it
 caused, a connect to the accept that took it. fd numbers are reused, so the ties
 are made with the kernel's names for sockets (inodes), read when the call starts
 (the fd may be gone after a close) and, for accept, when it returns. One sock_diag
-dump per call that can be tied; none for the others.
+lookup of that one socket per call that can be tied (a dump for connect and sendto,
+to find the socket an address leads to); none for the others.
 """
 
 import os
@@ -32,16 +33,14 @@ def at_start(pid: int, command: Command, scratch: Path) -> Site:
     inode = kernel.socket_inode(pid, fd) if isinstance(fd, int) else None
     if command.name not in TIED_AT_START or inode is None:
         return Site(inode, None)
-    try:
-        table = kernel.read_unix_sockets()
-    except OSError:
-        return Site(inode, None)
-    if table.limited:
-        return Site(inode, None)
     address = command.args.get("addr")
     if command.name in ("connect", "sendto") and isinstance(address, bytes):
-        return Site(inode, _bound_to(address, table, scratch))
-    sock = table.sockets.get(inode)
+        try:
+            table = kernel.read_unix_sockets()  # which socket an address leads to: only a dump says
+        except OSError:
+            return Site(inode, None)
+        return Site(inode, None if table.limited else _bound_to(address, table, scratch))
+    sock = kernel.read_unix_socket(inode)
     if sock is None:
         return Site(inode, None)
     return Site(inode, sock.peer or None, sock.icons)
@@ -49,11 +48,7 @@ def at_start(pid: int, command: Command, scratch: Path) -> Site:
 
 def accepted_peer(inode: int) -> int | None:
     """The caller's socket an accepted socket is connected to (the kernel's UNIX_DIAG_PEER)."""
-    try:
-        table = kernel.read_unix_sockets()
-    except OSError:
-        return None
-    sock = table.sockets.get(inode)
+    sock = kernel.read_unix_socket(inode)
     return sock.peer or None if sock else None
 
 

@@ -59,11 +59,12 @@ _BUFSIZE = 65536                     # the kernel caps dump batches at 32 KiB
 _new = object.__new__
 
 
-def _request(seq: int) -> bytes:
-    req = struct.pack("=BBHIII2I", socket.AF_UNIX, 0, 0, 0xFFFFFFFF, 0, _SHOW,
+def _request(seq: int, inode: int = 0) -> bytes:
+    """A dump of every socket, or (`inode`) the one socket with that inode (cookie ~0: not checked)."""
+    req = struct.pack("=BBHIII2I", socket.AF_UNIX, 0, 0, 0xFFFFFFFF, inode, _SHOW,
                       0xFFFFFFFF, 0xFFFFFFFF)
-    # SOCK_DIAG_BY_FAMILY = 20, NLM_F_REQUEST | NLM_F_DUMP
-    return _NLMSG.pack(_NLMSG.size + len(req), 20, 0x1 | 0x300, seq, 0) + req
+    # SOCK_DIAG_BY_FAMILY = 20, NLM_F_REQUEST, | NLM_F_DUMP for all
+    return _NLMSG.pack(_NLMSG.size + len(req), 20, 0x1 if inode else 0x1 | 0x300, seq, 0) + req
 
 
 def _make_socket(inode, type_, state, name, vfs, peer, icons, rq, wq, shut, uid):
@@ -143,6 +144,23 @@ def _dump_netlink() -> dict[int, UnixSocket]:
                 raise OSError(errno.EMSGSIZE, "netlink message truncated")
             if _parse_batch(view, size, seq, out):
                 return out
+
+
+def read_unix_socket(inode: int) -> UnixSocket | None:
+    """One socket by its inode (sock_diag's exact lookup: no dump); None if it is gone or unreadable."""
+    out: dict[int, UnixSocket] = {}
+    seq = os.getpid() & 0x7FFFFFFF or 1
+    buf = bytearray(_BUFSIZE)
+    try:
+        with socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, 4) as nl:
+            nl.settimeout(2.0)
+            nl.send(_request(seq, inode))
+            size = nl.recv_into(buf, 0, socket.MSG_TRUNC)
+            if size <= _BUFSIZE:
+                _parse_batch(memoryview(buf), size, seq, out)
+    except (OSError, struct.error):
+        return None
+    return out.get(inode)
 
 
 def read_unix_sockets() -> SocketTable:

@@ -348,3 +348,13 @@ def test_dumps_leak_no_fd():
     for _ in range(20):
         read_unix_sockets()
     assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_one_socket_by_inode_without_a_dump():
+    """The exact lookup the call log uses at each tied call: same facts as the dump, None once gone."""
+    a, b = socket.socketpair(socket.AF_UNIX)
+    with a, b:
+        inode_a, inode_b = os.fstat(a.fileno()).st_ino, os.fstat(b.fileno()).st_ino
+        one = kernel.read_unix_socket(inode_a)
+        assert one is not None and one.peer == inode_b and one == kernel.read_unix_sockets().sockets[inode_a]
+    assert kernel.read_unix_socket(inode_a) is None
