@@ -9,11 +9,14 @@ fence, a check on a process the lesson never spawned, a duplicate key) are
 errors here, so `--check` and opening a lesson both report them.
 """
 
+import errno
 import os
 import re
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -74,6 +77,43 @@ class Action:
 
 
 @dataclass(frozen=True)
+class Exercise:
+    """A `sockrepl exercise` block: a goal the student reaches with their own commands.
+
+    The goal is its state checks (against the kernel) and its `seen:` lines (some
+    output line since the exercise began); the step's actions are the author's solution.
+    """
+
+    goal: str
+    checks: tuple[StateCheck, ...]
+    seen: tuple[Expect, ...]
+    hints: tuple[str, ...]
+
+
+OutcomeKind = Literal["r", "b", "e", "k"]
+CHOICES: dict[str, str] = {"r": "it returns", "b": "it blocks", "e": "it fails (which errno?)",
+                           "k": "its process is killed (by which signal?)"}
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a call did, as a prediction names it: `r`, `r 10`, `b`, `e ECONNREFUSED`, `k SIGPIPE`."""
+
+    kind: OutcomeKind
+    detail: str = ""  # the value, errno or signal; "" when the answer does not name one
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """A `sockrepl predict` block: the question is asked before its one command runs."""
+
+    question: str
+    answer: Answer  # the author's, checked against the kernel by --check
+    explanation: str
+    line: int
+
+
+@dataclass(frozen=True)
 class Step:
     """One fenced block and the narration before it (the `## ` heading is its title, not its narration)."""
 
@@ -82,6 +122,8 @@ class Step:
     actions: tuple[Action, ...]
     line: int
     kind: str = ""  # the word after `sockrepl` in the fence's info string; "" for a plain step
+    exercise: Exercise | None = None
+    prediction: Prediction | None = None
 
 
 @dataclass(frozen=True)
@@ -141,8 +183,10 @@ def parse_lesson(text: str, path: str = "<lesson>") -> Lesson:
         narration = lines[start:titled[0]] + lines[titled[1]:first] if titled else lines[start:first]
         kind = _block_kind(fence, path) or ""
         block = Block(path, first + 2, tuple(fence.content.split("\n")[:-1]))
+        actions, extra = BLOCK_KINDS[kind](block)
         steps.append(Step(titled[2] if titled else f"Step {len(steps) + 1}", "\n".join(narration).strip(),
-                          BLOCK_KINDS[kind](block), first + 1, kind))
+                          actions, first + 1, kind, extra if isinstance(extra, Exercise) else None,
+                          extra if isinstance(extra, Prediction) else None))
         start = end
     _check_process_names(steps, path)
     return Lesson(Path(path).stem, path, title, _summary(intro), intro, tuple(steps),
@@ -216,11 +260,17 @@ def _check_process_names(steps: list[Step], path: str) -> None:
             if action.command.name == "spawn":
                 spawned += [n for n in action.command.args["names"] if n not in spawned]
             for check in action.checks:
-                if check.subject[0] != "file":
-                    known(check.subject[1], check.line, "this state check")
-                for key, value in check.wants:
-                    if key in _OWNER_KEYS and value != "none":
-                        known(value.split(":")[0], check.line, f"{key}={value}")
+                _known_check(check, known)
+        for check in step.exercise.checks if step.exercise else ():
+            _known_check(check, known)
+
+
+def _known_check(check: StateCheck, known: Callable[[str, int, str], None]) -> None:
+    if check.subject[0] != "file":
+        known(check.subject[1], check.line, "this state check")
+    for key, value in check.wants:
+        if key in _OWNER_KEYS and value != "none":
+            known(value.split(":")[0], check.line, f"{key}={value}")
 
 
 # ---- a plain step: commands, expected output, state checks ------------------------
@@ -249,7 +299,90 @@ def parse_commands(block: Block) -> tuple[Action, ...]:
     return tuple(actions)
 
 
-BLOCK_KINDS: dict[str, Callable[[Block], tuple[Action, ...]]] = {"": parse_commands}
+def _plain_step(block: Block) -> "StepBody":
+    return parse_commands(block), None
+
+
+def _keyed(block: Block, keys: tuple[str, ...], stop: str = "") -> tuple[list[tuple[int, str, str]], Block]:
+    """The block's `key: text` lines (up to a line `stop`), and the block with them blanked for the commands."""
+    found: list[tuple[int, str, str]] = []
+    rest = list(block.lines)
+    for offset, raw in enumerate(block.lines):
+        text = raw.strip().replace(RUN_PLACEHOLDER, RUN_TAG)
+        if stop and text == stop:
+            rest[offset] = ""
+            return found, Block(block.path, block.first_line, tuple(rest))
+        key = next((k for k in keys if text.startswith(k)), None)
+        if key is not None or (stop and text and not text.startswith("#")):
+            if key is None:
+                raise LessonError(block.path, block.first_line + offset,
+                                  f"an exercise's goal reads ? checks, seen:, hint: and goal: lines, then "
+                                  f"{stop} and its commands: {text!r}")
+            found.append((block.first_line + offset, key, text[len(key):].strip()))
+            rest[offset] = ""
+    if stop:
+        raise LessonError(block.path, block.first_line - 1, f"an exercise needs a line {stop} with the author's "
+                                                        "solution commands after it")
+    return found, Block(block.path, block.first_line, tuple(rest))
+
+
+def parse_exercise(block: Block) -> "StepBody":
+    found, rest = _keyed(block, ("goal:", "?", "seen:", "hint:"), stop="solution:")
+    checks = tuple(_parse_check("?" + text, block.path, line) for line, key, text in found if key == "?")
+    seen: list[Expect] = []
+    for line, key, text in found:
+        expect = _parse_expect(text, line) if key == "seen:" else None
+        if key == "seen:" and expect is None:
+            raise LessonError(block.path, line, "seen: takes an expected line: = RESULT, [NAME] ... or | text")
+        seen += [expect] if expect else []
+    if not checks and not seen:
+        raise LessonError(block.path, block.first_line - 1, "an exercise's goal needs a ? state check or a seen: line")
+    actions = parse_commands(rest)
+    if not actions:
+        raise LessonError(block.path, block.first_line - 1, "an exercise needs the author's solution commands")
+    goal = " ".join(text for _, key, text in found if key == "goal:")
+    hints = tuple(text for _, key, text in found if key == "hint:")
+    return actions, Exercise(goal, checks, tuple(seen), hints)
+
+
+def parse_prediction(block: Block) -> "StepBody":
+    found, rest = _keyed(block, ("question:", "answer:", "explain:"))
+    said = {key: [(line, text) for line, k, text in found if k == key] for key in ("question:", "answer:")}
+    for key, lines in said.items():
+        if len(lines) != 1 or not lines[0][1]:
+            raise LessonError(block.path, block.first_line - 1, f"a prediction needs one {key} line")
+    actions = parse_commands(rest)
+    if len(actions) != 1:
+        raise LessonError(block.path, block.first_line - 1, "a prediction is about exactly one command")
+    answer_line, answer_text = said["answer:"][0]
+    answer = parse_answer(answer_text)
+    if isinstance(answer, str):
+        raise LessonError(block.path, answer_line, answer)
+    explanation = " ".join(text for _, key, text in found if key == "explain:")
+    return actions, Prediction(said["question:"][0][1], answer, explanation, answer_line)
+
+
+def parse_answer(text: str) -> "Answer | str":
+    """An answer as a student or an author types it; a string says what is wrong with it."""
+    words = text.split()
+    kind = words[0].lower().rstrip(")").lstrip("(") if words else ""
+    if kind not in CHOICES or len(words) > 2:
+        return "answer with a letter, " + ", ".join(CHOICES) + ", and for e the errno (e ECONNREFUSED)"
+    detail = words[1] if len(words) == 2 else ""
+    if kind == "e" and detail and detail.upper() not in errno.errorcode.values():
+        return f"{detail!r} is not an errno name (ECONNREFUSED, EAGAIN, EPIPE...)"
+    if kind == "k" and detail and detail.upper() not in signal.Signals.__members__:
+        return f"{detail!r} is not a signal name (SIGPIPE, SIGKILL...)"
+    if kind == "r" and detail and not re.fullmatch(r"-?\d+", detail):
+        return f"{detail!r} is not a number"
+    if kind == "b" and detail:
+        return "b takes nothing after it"
+    return Answer(kind, detail.upper())  # type: ignore[arg-type]
+
+
+StepBody = tuple[tuple[Action, ...], Exercise | Prediction | None]
+BLOCK_KINDS: dict[str, Callable[[Block], StepBody]] = {
+    "": _plain_step, "exercise": parse_exercise, "predict": parse_prediction}
 
 
 def _need_action(actions, path, number, what):

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from sockrepl.course import Course, read_course
 from sockrepl.events import UsageError
-from sockrepl.lesson_format import Action, Expect, Lesson, LessonError, StateCheck, parse_lesson
+from sockrepl.lesson_format import Action, Exercise, Expect, Lesson, LessonError, StateCheck, Step, parse_lesson
+from sockrepl.predictions import outcome_of, right, said
 
 LESSONS_VARIABLE = "SOCKREPL_LESSONS"
 BUILT_IN_COURSE = "UNIX domain sockets"
@@ -260,6 +261,31 @@ def observed(subject: tuple, snapshot) -> dict[str, str]:
             "accepted": accepted}
 
 
+@dataclass(frozen=True)
+class GoalPart:
+    """One part of an exercise's goal, and whether it holds now."""
+
+    text: str  # as the author wrote it
+    holds: bool
+    kernel_says: str = ""  # what differs, when it does not hold
+    process: str | None = None  # the process it is about, if any
+
+
+def goal_parts(exercise: Exercise, snapshot, lines: list[str]) -> list[GoalPart]:
+    """Each state check against the snapshot; each `seen:` against the output lines since the exercise began."""
+    parts: list[GoalPart] = []
+    for check in exercise.checks:
+        mismatch = state_mismatch(check, snapshot)
+        about = check.subject[1] if check.subject[0] != "file" else None
+        parts.append(GoalPart(check.text[1:].strip(), mismatch is None,
+                              mismatch[1].split("the kernel says: ")[-1] if mismatch else "", about))
+    shown = [line for line in lines if not line.startswith("    ↳")]
+    for expect in exercise.seen:
+        seen = any(expect_matches(expect, line) for line in shown)
+        parts.append(GoalPart(f"seen: {_describe(expect)}", seen, "" if seen else "no output line like it yet"))
+    return parts
+
+
 # ---- checking against the kernel -------------------------------------------
 
 
@@ -307,15 +333,38 @@ def check_lesson(lesson: Lesson) -> CheckResult:
     session = Session()
     try:
         for number, step in enumerate(lesson.steps, 1):
-            for action in step.actions:
-                events, lines = run_action(session, action)
-                result.transcript += [action.source, *lines]
-                mismatch = action_mismatch(session, action, events, lines, lesson.path)
-                if mismatch:
-                    result.failure, result.failed_step = mismatch, number
-                    return result
+            mismatch = _check_step(session, step, lesson.path, result.transcript)
+            if mismatch:
+                result.failure, result.failed_step = mismatch, number
+                return result
             result.steps_passed = number
     finally:
         session.close()
         result.seconds = time.monotonic() - started
     return result
+
+
+def _check_step(session, step: Step, path: str, transcript: list[str]) -> str | None:
+    """Run a step's actions (an exercise's solution); an exercise's goal must hold after, and not before."""
+    if step.exercise and all(part.holds for part in goal_parts(step.exercise, session.snapshot(), [])):
+        return f"{path}:{step.line}: this exercise is already solved before its solution runs (its goal holds)"
+    lines_since: list[str] = []
+    for action in step.actions:
+        events, lines = run_action(session, action)
+        transcript += [action.source, *lines]
+        lines_since += lines
+        mismatch = action_mismatch(session, action, events, lines, path)
+        if mismatch:
+            return mismatch
+        if step.prediction:
+            actual = outcome_of(events)
+            expected = step.prediction.answer
+            if actual is None or not right(expected, actual):
+                return (f"{path}:{step.prediction.line}: the expected answer is wrong: {said(expected)}\n"
+                        f"  the kernel: {said(actual) if actual else 'no call ran'}")
+    if step.exercise:
+        failing = [p for p in goal_parts(step.exercise, session.snapshot(), lines_since) if not p.holds]
+        if failing:
+            return f"{path}:{step.line}: the solution does not reach the goal: {failing[0].text}\n" \
+                   f"  the kernel says: {failing[0].kernel_says}"
+    return None

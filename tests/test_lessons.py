@@ -66,7 +66,8 @@ MALFORMED = [
                                           "is shown as code and never run (write ```sockrepl)"),
     ("# T\n\n~~~ SockRepl\n> ps\n~~~\n", 3, "fence ```SockRepl looks like a misspelled ```sockrepl: as written it "
                                              "is shown as code and never run (write ```sockrepl)"),
-    ("# T\n```sockrepl exercize\n> ps\n```\n", 2, "unknown block kind 'exercize' (known: ```sockrepl)"),
+    ("# T\n```sockrepl exercize\n> ps\n```\n", 2,
+     "unknown block kind 'exercize' (known: ```sockrepl, ```sockrepl exercise, ```sockrepl predict)"),
     # a check on a process the lesson never spawned used to pass vacuously
     ("# T\n```sockrepl\n> spawn ask\n? askr fd 3: exists=no\n```\n", 4,
      "this state check names 'askr', a process this lesson has not spawned (spawned so far: ask)"),
