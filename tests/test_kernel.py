@@ -36,11 +36,12 @@ def ino(sock: socket.socket) -> int:
 
 def ss(flags: str) -> dict[int, dict]:
     """`ss -x<flags>H` rows by local inode: the kernel's view through iproute2."""
-    out = subprocess.run([SS, f"-x{flags}H"], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run([SS, f"-x{flags}H"], capture_output=True, check=True).stdout
     rows = {}
-    for line in out.splitlines():
+    for line in out.decode("utf-8", "surrogateescape").splitlines():  # other programs' names: any bytes
         t = line.split()
+        if len(t) < 7 or not t[-3].isdigit() or not t[-1].isdigit():
+            continue  # another program's row whose name holds spaces or newlines: not ours to read
         rows[int(t[-3])] = {"netid": t[0], "state": t[1], "recvq": int(t[2]),
                             "sendq": int(t[3]), "local": " ".join(t[4:-3]),
                             "peer": int(t[-1])}
@@ -358,3 +359,21 @@ def test_one_socket_by_inode_without_a_dump():
         one = kernel.read_unix_socket(inode_a)
         assert one is not None and one.peer == inode_b and one == kernel.read_unix_sockets().sockets[inode_a]
     assert kernel.read_unix_socket(inode_a) is None
+
+
+def test_another_programs_odd_socket_name_breaks_no_reader():
+    """A name with a non-UTF-8 byte, a space and a newline, held by 'another program' (this test)."""
+    odd = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        odd.bind(b"\0odd\xff name\n" + str(os.getpid()).encode())
+        odd.listen(1)
+        mine = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        mine.bind(f"\0plain-{os.getpid()}")
+        mine.listen(1)
+        assert ss("l")[ino(mine)]["state"] == "LISTEN"
+        with open("/proc/net/unix", encoding="utf-8", errors="surrogateescape") as table:
+            assert ino(mine) in kernel.parse_proc_net_unix(table.read())
+        assert ino(mine) in kernel.read_unix_sockets().sockets
+        mine.close()
+    finally:
+        odd.close()
