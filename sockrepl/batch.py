@@ -13,7 +13,7 @@ import sys
 from typing import BinaryIO, TextIO
 
 from sockrepl.arguments import EXPORT_FORMATS
-from sockrepl.commands import Command, ParseError, parse
+from sockrepl.commands import LEAVE, Command, ParseError, parse
 from sockrepl.events import UsageError
 from sockrepl.export import carried_out
 from sockrepl.lifecycle import EXIT_READER_GONE, OutputLost, Stop, StopOnSignal, crash_report
@@ -58,6 +58,8 @@ def run_script(source: BinaryIO, out: TextIO, color: bool = False, width: int = 
               file=sys.stderr)
         for number, raw in enumerate(source, 1):
             line = raw.decode("utf-8", "surrogateescape").rstrip("\r\n")
+            if line.strip() in LEAVE:
+                break
             try:
                 emit(session.poll())
                 events = session.run_line(line)
@@ -68,8 +70,6 @@ def run_script(source: BinaryIO, out: TextIO, color: bool = False, width: int = 
                 raise
             except Exception as error:  # a bug of ours in one command: report it, run the next line
                 emit([crash_report(error, line)], number)
-            if line.strip() in ("exit", "quit"):
-                break
         if export is not None:
             events = carried_out(session.execute(export))
             if any(isinstance(e, UsageError) for e in events):

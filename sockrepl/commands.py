@@ -23,6 +23,7 @@ from sockrepl.arguments import (
 from sockrepl.syntax import Line, SyntaxProblem, Token, shown, split_line
 
 MAX_PROCESSES = 32
+LEAVE = frozenset({"exit", "quit", "exit()", "quit()"})  # lines that end a session, as a Python user types them
 REQUIRED = object()
 
 
@@ -35,6 +36,7 @@ class Command:
     process: str | None = None
     text: str = ""
     c_form: bool = False
+    assigned: str | None = None  # the C variable a call's result was assigned to: `fd = socket(...)`
 
 
 class ParseError(Exception):
@@ -273,7 +275,7 @@ def parse(line: str) -> Command | None:
             spec.check(args)
     except SyntaxProblem as problem:
         raise ParseError(f"{name}: {problem.message}", _usage_for(spec, split.c_form), problem.hint) from None
-    return Command(name, args, split.process, line.strip(), split.c_form)
+    return Command(name, args, split.process, line.strip(), split.c_form, split.assigned)
 
 
 def _usage_for(spec: Spec, c_form: bool) -> str:
@@ -295,6 +297,7 @@ def _bind_args(spec: Spec, line: Line) -> dict[str, Any]:
     elif not spec.syscall:
         raise SyntaxProblem(f"{spec.name} is a sockrepl command, not a system call", f"type it as: {spec.usage}")
     params = spec.c if (line.c_form and spec.c is not None) else spec.shell
+    unquoted_data = False  # `send 3 hello world`: the second word lands on the next parameter
     for index, param in enumerate(params):
         if param.kind == "names":
             if not tokens:
@@ -317,11 +320,23 @@ def _bind_args(spec: Spec, line: Line) -> dict[str, Any]:
             args[param.name] = param.default
             continue
         token = tokens.pop(0)
-        args[param.name] = _process_name(token) if param.kind == "name" else CONVERTERS[param.kind](token)
+        try:
+            args[param.name] = _process_name(token) if param.kind == "name" else CONVERTERS[param.kind](token)
+        except SyntaxProblem as problem:
+            raise SyntaxProblem(problem.message, _quote_hint(spec, unquoted_data) or problem.hint) from None
+        if param.kind == "data" and not token.quoted and not line.c_form:
+            unquoted_data = True
     if tokens:
-        raise SyntaxProblem(f"too many arguments (unexpected {tokens[0].text!r})")
+        raise SyntaxProblem(f"too many arguments (unexpected {tokens[0].text!r})", _quote_hint(spec, unquoted_data))
     ignored = {p.name for p in params if p.kind == "ignore"}
     return {k: v for k, v in args.items() if k not in ignored}
+
+
+def _quote_hint(spec: Spec, unquoted_data: bool) -> str | None:
+    """Said when a DATA argument was an unquoted word and the line then went wrong."""
+    if not unquoted_data:
+        return None
+    return f'a string with spaces goes in double quotes, as in C: {spec.name} 3 "hello world" ...'
 
 
 def _take_options(spec: Spec, tokens: list[Token], args: dict) -> list[Token]:

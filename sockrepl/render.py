@@ -190,7 +190,11 @@ def _fcntl_lines(event: CallEvent) -> list[Fragments]:
 
 def _notes(command: Command, outcome: Outcome) -> list[Fragments]:
     """An explanation line under a call for each thing there is to learn from it."""
-    return [[("class:note", f"    ↳ {text}")] for text in notes(command, outcome)]
+    texts = notes(command, outcome)
+    if command.assigned and not outcome.failed:  # `fd = socket(...)`: name what the variable holds
+        texts = [f"{command.assigned} = {outcome.ret}: sockrepl keeps no variables, so type {outcome.ret} where "
+                 f"C says {command.assigned}", *texts]
+    return [[("class:note", f"    ↳ {text}")] for text in texts]
 
 
 def exit_lines(event: ExitEvent) -> list[Fragments]:

@@ -26,7 +26,7 @@ from prompt_toolkit.renderer import print_formatted_text
 from prompt_toolkit.shortcuts import CompleteStyle
 from prompt_toolkit.styles import Style, default_pygments_style, default_ui_style, merge_styles
 
-from sockrepl.commands import ParseError, parse
+from sockrepl.commands import LEAVE, ParseError, parse
 from sockrepl.complete import Context, highlight, suggest
 from sockrepl.engine import Engine, LineRun
 from sockrepl.export import carried_out
@@ -56,7 +56,6 @@ STYLE = Style.from_dict({
 PRINT_STYLE = merge_styles([default_ui_style(), default_pygments_style(), STYLE])
 
 
-LEAVE = ("exit", "quit", "exit()", "quit()")
 PANEL_MODES: tuple[PanelMode, ...] = ("compact", "full", "off")
 
 

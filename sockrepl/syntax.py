@@ -43,6 +43,9 @@ _SIMPLE_ESCAPES = {
 }
 _PROCESS_PREFIX = re.compile(r"^([A-Za-z_][\w.-]*)\s*[:>](?:\s+|$)(.*)$", re.S)
 _C_CALL = re.compile(r"^([A-Za-z_]\w*)\s*\((.*)\)\s*;?\s*$", re.S)
+# `fd = socket(...)` and `int fd = socket(...)`, as written in C: the call, and the variable it names
+_C_ASSIGN = re.compile(r"^(?:(?:const\s+)?(?:int|ssize_t|socklen_t)\s+)?"
+                       r"([A-Za-z_]\w*)\s*=\s*(?=[A-Za-z_]\w*\s*\()(.*)$", re.S)
 
 
 def encode(text: str) -> bytes:
@@ -210,6 +213,7 @@ class Line:
     tokens: list[Token]
     process: str | None
     c_form: bool
+    assigned: str | None = None  # `fd` in `fd = socket(...)`
 
 
 def split_line(line: str) -> Line | None:
@@ -223,9 +227,13 @@ def split_line(line: str) -> Line | None:
         process, text = prefix.group(1), prefix.group(2).strip()
         if not text:
             return Line("use", [Token(process)], None, False)
+    assigned = None
+    assignment = _C_ASSIGN.match(text)
+    if assignment and _C_CALL.match(assignment.group(2)):
+        assigned, text = assignment.group(1), assignment.group(2)
     call = _C_CALL.match(text)
     if call:
-        return Line(call.group(1), split_c_args(call.group(2)), process, True)
+        return Line(call.group(1), split_c_args(call.group(2)), process, True, assigned)
     tokens = split_shell(text)
     head = tokens[0]
     if head.quoted:

@@ -5,6 +5,7 @@ import os
 import re
 
 import pytest
+from conftest import run_sockrepl
 from test_repl import Terminal
 
 from sockrepl.events import UsageError
@@ -164,3 +165,18 @@ def test_next_warns_in_the_students_words_before_a_step_whose_premises_changed(t
         assert "⚠ the kernel did not" not in lesson.transcript()
     finally:
         lesson.close()
+
+
+def test_common_first_inputs_are_understood():
+    result = run_sockrepl('spawn a\nfd = socket(AF_UNIX, SOCK_STREAM, 0)\nint s = socket(AF_UNIX, SOCK_DGRAM, 0);\n'
+                          "send 3 hello world\nexit()\nsocket AF_UNIX SOCK_STREAM\n")
+    out = result.stdout.decode().splitlines()
+    assert out[1:8] == [
+        "[a] socket(AF_UNIX, SOCK_STREAM, 0) = 3",
+        "    ↳ fd = 3: sockrepl keeps no variables, so type 3 where C says fd",
+        "[a] socket(AF_UNIX, SOCK_DGRAM, 0) = 4",
+        "    ↳ s = 4: sockrepl keeps no variables, so type 4 where C says s",
+        "line 4: error: send: unknown flag 'world'",
+        "usage: send FD DATA [FLAGS]",
+        'hint: a string with spaces goes in double quotes, as in C: send 3 "hello world" ...']
+    assert len(out) == 8 and result.returncode == 2  # exit() left: the last line never ran
