@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 from sockrepl.events import Event
 from sockrepl.lifecycle import StartFailed
+from sockrepl.limits import Limits
 from sockrepl.session import Session
 from sockrepl.state import Snapshot
 
@@ -87,10 +88,10 @@ class Engine:
 
         return LineRun(events, self.submit(job))
 
-    def reset(self) -> list:
-        """A fresh session in place of the current one; call it from a job (on the engine thread)."""
+    def reset(self, limits: Limits | None = None) -> list:
+        """A fresh session in place of the current one (a lesson's: with its limits); call it from a job."""
         events = self.session.close()
-        self.session = Session(interactive=True)
+        self.session = Session(interactive=True, limits=limits)
         return events
 
     def interrupt_wait(self) -> None:

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from sockrepl.commands import ParseError, parse
 from sockrepl.engine import Engine
+from sockrepl.limits import LESSON
 from sockrepl.state import Snapshot
 from sockrepl.textsafe import visible, visible_lines
 
@@ -198,7 +199,7 @@ class LessonDriver:
         """A fresh session with steps [0, upto) replayed quietly, then the narration of step `upto`."""
         def fresh_session(_old) -> str:
             """On the engine thread: a new session, and where its scratch directory is."""
-            repl.engine.reset()
+            repl.engine.reset(LESSON)
             return str(repl.engine.session.scratch)
 
         scratch = visible(await asyncio.wrap_future(repl.engine.submit(fresh_session)))

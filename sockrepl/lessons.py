@@ -18,6 +18,7 @@ from pathlib import Path
 from sockrepl.course import Course, read_course
 from sockrepl.events import UsageError
 from sockrepl.lesson_format import Action, Exercise, Expect, Lesson, LessonError, StateCheck, Step, parse_lesson
+from sockrepl.limits import LESSON
 from sockrepl.predictions import outcome_of, right, said
 
 LESSONS_VARIABLE = "SOCKREPL_LESSONS"
@@ -330,7 +331,7 @@ def check_lesson(lesson: Lesson) -> CheckResult:
 
     result = CheckResult(lesson)
     started = time.monotonic()
-    session = Session()
+    session = Session(limits=LESSON)
     try:
         for number, step in enumerate(lesson.steps, 1):
             mismatch = _check_step(session, step, lesson.path, result.transcript)

@@ -162,9 +162,13 @@ def _decode_reply(line: bytes) -> dict:
     return reply
 
 
-def start_workers(names: list[str], cwd: Path, uid: int | None = None, gid: int | None = None) -> list[Worker]:
-    """Start all at once, then wait for each one's hello (which says it is ready)."""
-    argv = [sys.executable, "-I", "-S", WORKER_SCRIPT, str(os.getpid())]
+def start_workers(names: list[str], cwd: Path, uid: int | None = None, gid: int | None = None,
+                  fd_limit: int = 0) -> list[Worker]:
+    """Start all at once, then wait for each one's hello (which says it is ready).
+
+    `fd_limit`: the workers' RLIMIT_NOFILE (0: sockrepl's own).
+    """
+    argv = [sys.executable, "-I", "-S", WORKER_SCRIPT, str(os.getpid()), str(fd_limit)]
     if uid is not None:
         argv += [str(uid), str(gid)]
     workers: list[Worker] = []

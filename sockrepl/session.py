@@ -38,6 +38,7 @@ from sockrepl.events import (
     UsageError,
     View,
 )
+from sockrepl.limits import SENDING, Limits
 from sockrepl.process import Worker, WorkerGone, start_workers
 from sockrepl.state import ExportJob, Snapshot, TimelineView, Typed, take_snapshot
 from sockrepl.why import explain_call, target
@@ -66,9 +67,14 @@ def blocked_in(task: kernel.TaskState | None) -> tuple[str, int] | None:
 class Session:
     """One learner's processes and files: everything it starts, it also ends (`close`)."""
 
-    def __init__(self, interactive: bool = False) -> None:
-        """`interactive`: a terminal's Ctrl-C can interrupt the current process (hints say so)."""
+    def __init__(self, interactive: bool = False, limits: Limits | None = None) -> None:
+        """`interactive`: a terminal's Ctrl-C can interrupt the current process (hints say so).
+
+        `limits`: what a lesson's session may pin in kernel memory (limits.LESSON); None for a plain one.
+        """
         self.interactive = interactive
+        self.limits = limits
+        self.sent = 0  # bytes handed to send/write/sendto, counted against limits.bytes_sent
         self.scratch = Path(tempfile.mkdtemp(prefix="sockrepl-"))
         self.workers: dict[str, Worker] = {}
         self.departed: dict[str, str] = {}
@@ -212,7 +218,7 @@ class Session:
             return [UsageError(str(error), "spawn [--user USER] [--unprivileged] NAME...")]
         events: list[Event] = [Notice(note)] if note else []
         try:
-            started = start_workers(names, self.scratch, uid, gid)
+            started = start_workers(names, self.scratch, uid, gid, self.limits.fds_per_process if self.limits else 0)
         except OSError as error:
             reason = C.errno_text(error.errno) if error.errno else str(error)
             hint = ("the system refuses this user more processes (ulimit -u): kill some, or raise the limit"
@@ -356,6 +362,11 @@ class Session:
                 hint=self._unblock_hint(worker.name))]
         if kernel.is_stopped(kernel.run_state(worker.pid)):
             return [UsageError(f"{worker.name} is stopped", hint=f"kill {worker.name} SIGCONT resumes it")]
+        bounded = self.limits.refusal(command, self.sent) if self.limits else None
+        if bounded:
+            return [UsageError(bounded[0], hint=bounded[1])]
+        if command.name in SENDING:
+            self.sent += len(command.args["data"])
         if command.name == "chmod" and _is_dir(command.args["path"], self.scratch):
             return [UsageError("chmod on the scratch directory itself is refused: it stays private (0700), "
                                "and sockrepl must be able to remove it when you leave",

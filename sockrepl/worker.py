@@ -1,6 +1,6 @@
 """The child process of a session: runs one system call at a time on its own fds.
 
-Started as `python -I -S worker.py PARENT_PID [UID GID]` with stdin/stdout as
+Started as `python -I -S worker.py PARENT_PID FD_LIMIT [UID GID]` (FD_LIMIT 0: no new limit) with stdin/stdout as
 pipes to the session, so fds 0-2 are the tool's and the first socket is fd 3,
 as in a C program. Stdlib only, no imports from sockrepl: it must start fast.
 
@@ -18,6 +18,7 @@ import errno
 import fcntl
 import json
 import os
+import resource
 import signal
 import struct
 import sys
@@ -322,14 +323,16 @@ def die_with(parent):
 
 
 def main(argv):
-    parent = int(argv[1])
+    parent, fd_limit = int(argv[1]), int(argv[2])
     if not die_with(parent):
         return 1
     os.umask(0o022)
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     signal.signal(signal.SIGINT, on_sigint)
-    if len(argv) > 3:
-        become(int(argv[2]), int(argv[3]))
+    if fd_limit:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (fd_limit, fd_limit))
+    if len(argv) > 4:
+        become(int(argv[3]), int(argv[4]))
         if not die_with(parent):
             return 1
     write_all(encode_reply({"hello": os.getpid(), "uid": os.getuid(), "gid": os.getgid()}))

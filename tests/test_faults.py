@@ -852,3 +852,36 @@ def test_chmod_on_the_scratch_directory_itself_is_refused(live):
     assert s.feed("stat .") == ['[p] stat(".", {st_mode=S_IFDIR|0700, st_size=4096, ...}) = 0']
     rc, _, _ = s.finish()
     assert rc == 1 and not os.path.exists(s.scratch)
+
+
+# ---- what a lesson may pin in kernel memory (issue 10, section 6) -----------------------------------
+
+
+def _lesson(tmp_path, name: str, commands: list[str]) -> str:
+    path = tmp_path / f"{name}.md"
+    block = "\n".join(commands)
+    path.write_text(f"# {name}\n\nA lesson that asks for much.\n\n## Ask\n\nNow.\n\n"
+                    f"```sockrepl\n> spawn a\n{block}\n```\n")
+    return str(path)
+
+
+def test_a_lesson_is_bounded_in_what_it_may_pin(tmp_path):
+    fds = _lesson(tmp_path, "fds", ["a> socket AF_UNIX SOCK_DGRAM\n= {*}"] * 61 + [
+        "a> socket AF_UNIX SOCK_DGRAM\n= -1 EMFILE"])  # fds 3..63, then the 64 per process are used
+    buffers = _lesson(tmp_path, "buffers", ["a> socketpair AF_UNIX SOCK_STREAM", "a> setsockopt 3 SO_SNDBUF 262144",
+                                            "a> setsockopt 3 SO_SNDBUF 8388608"])
+    queued = _lesson(tmp_path, "queued", ["a> socketpair AF_UNIX SOCK_DGRAM"]
+                     + ['a> send 3 "x"*200000 MSG_DONTWAIT'] * 11)
+    run = subprocess.run([sys.executable, "-m", "sockrepl", "lesson", "--check", fds, buffers, queued],
+                         capture_output=True, text=True, timeout=60)
+    lines = run.stdout.splitlines()
+    assert run.returncode == 1 and run.stderr == ""
+    assert re.fullmatch(r"PASS \S+/fds\.md\s+1 steps .*", lines[0]), lines
+    assert lines[1:] == [
+        f"FAIL {buffers}  step 1/1  " + lines[1].split("  ")[-1],
+        f"     {buffers}:13: a> setsockopt 3 SO_SNDBUF 8388608",
+        "       sockrepl refused it: a lesson may set SO_SNDBUF up to 262144 bytes, not 8388608",
+        f"FAIL {queued}   step 1/1  " + lines[4].split("  ")[-1],
+        f"     {queued}:22: a> send 3 \"x\"*200000 MSG_DONTWAIT",
+        "       sockrepl refused it: a lesson may send 2097152 bytes in all; it has sent 2000000, "
+        "and this call would add 200000"]

@@ -1,0 +1,35 @@
+"""What one lesson may pin in kernel memory: fds per process, socket buffer sizes, bytes sent.
+
+A lesson file can come from anyone; these bounds make opening it cheap for the machine.
+A plain session has none of them (the kernel's own limits apply). Pure: the session
+asks `refusal` before it runs a call.
+"""
+
+from dataclasses import dataclass
+
+from sockrepl import constants as C
+from sockrepl.commands import Command
+
+SENDING = ("send", "write", "sendto")
+
+
+@dataclass(frozen=True)
+class Limits:
+    fds_per_process: int      # RLIMIT_NOFILE of each worker
+    socket_buffer: int        # the largest SO_SNDBUF / SO_RCVBUF a setsockopt may ask for
+    bytes_sent: int           # all the data the session's calls may hand to the kernel
+
+    def refusal(self, command: Command, sent: int) -> tuple[str, str] | None:
+        """(message, hint) when `command` would go past a bound, given `sent` bytes so far."""
+        if command.name == "setsockopt" and command.args["value"] > self.socket_buffer:
+            option = C.name_of(command.args["optname"], C.SOCKOPTS)
+            return (f"a lesson may set {option} up to {self.socket_buffer} bytes, not {command.args['value']}",
+                    "lessons are bounded so that opening one from anyone is cheap (README: lessons safety)")
+        if command.name in SENDING and sent + len(command.args["data"]) > self.bytes_sent:
+            return (f"a lesson may send {self.bytes_sent} bytes in all; it has sent {sent}, "
+                    f"and this call would add {len(command.args['data'])}",
+                    "lessons are bounded so that opening one from anyone is cheap (README: lessons safety)")
+        return None
+
+
+LESSON = Limits(fds_per_process=64, socket_buffer=256 * 1024, bytes_sent=2 * 1024 * 1024)
