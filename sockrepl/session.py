@@ -47,6 +47,7 @@ SETTLE_SECONDS = 2.0
 IDLE_SYSCALLS = {("read", 0), ("write", 1)}  # the worker waiting for, or answering, the session
 STOPS = {signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU}
 HARMLESS = {signal.SIGCHLD, signal.SIGURG, signal.SIGWINCH}  # ignored by default; every other default kills
+CLEANUP_SHIELD = {signal.SIGTERM, signal.SIGHUP, signal.SIGINT}
 LESSON_COMMANDS = {"lesson", "next", "back", "reset", "goto"}
 SCREEN_COMMANDS = {"panel", "clear"}  # the interactive front end's; a script has no screen
 SESSION_COMMANDS = {"spawn", "use", "ps", "kill", "state", "ss", "ls", "help", "man", "exit", "step",
@@ -184,9 +185,20 @@ class Session:
         return [w.request_fd for w in self.workers.values() if w.sending]
 
     def close(self) -> list[Event]:
-        """Kill and reap every worker, remove the session's socket files and scratch dir."""
+        """Kill and reap every worker, remove the session's socket files and scratch dir.
+
+        The signals that end sockrepl wait until it is done (they are blocked, then delivered):
+        one that came now would cut the cleanup short, e.g. between two lessons of `--check`.
+        """
         if self.closed:
             return []
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, CLEANUP_SHIELD)
+        try:
+            return self._close()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+
+    def _close(self) -> list[Event]:
         self.closed = True
         events: list[Event] = []
         for worker in self.workers.values():
