@@ -21,6 +21,7 @@ from sockrepl.arguments import (
     name,
 )
 from sockrepl.syntax import Line, SyntaxProblem, Token, shown, split_line
+from sockrepl.textsafe import visible
 
 MAX_PROCESSES = 32
 LEAVE = frozenset({"exit", "quit", "exit()", "quit()"})  # lines that end a session, as a Python user types them
@@ -108,6 +109,7 @@ GROUPS = {
     "lessons": "lessons",
     "session": "session",
 }
+FRONT_END_GROUPS = ("lessons", "session")  # sockrepl's own commands: a `NAME:` prefix makes no sense on them
 
 
 def _command(name: str, group: str, summary: str, shell=(), **kw) -> None:
@@ -269,6 +271,11 @@ def parse(line: str) -> Command | None:
     spec = REGISTRY.get(name)
     if spec is None:
         raise ParseError(f"unknown command {shown(split.name)}", None, _suggest(split.name))
+    if split.process is not None and spec.group in FRONT_END_GROUPS:
+        process = visible(split.process)
+        raise ParseError(f"{name} is sockrepl's own command: it does not run in a process", spec.usage,
+                         f"type {name} alone, without the `{process}` prefix" + (f" (to end {process}: kill {process})"
+                                                                 if name == "exit" else ""))
     try:
         args = _bind_args(spec, split)
         if spec.check:

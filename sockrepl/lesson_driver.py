@@ -137,7 +137,7 @@ class LessonDriver:
             if error.usage:
                 repl.say(f"usage: {error.usage}", "class:usage")
             return True
-        if command is None or command.process:
+        if command is None:
             return False
         verb = command.name
         if verb == "lesson":

@@ -119,6 +119,14 @@ ERRORS = [
      'for autobind use ""'),
     ('write 4 "x"*5000000', "that string would be 5000000 bytes; sockrepl sends at most 4194304", None,
      'try a smaller repeat, e.g. "x"*1000000'),
+    ("a: exit", "exit is sockrepl's own command: it does not run in a process", "exit",
+     "type exit alone, without the `a` prefix (to end a: kill a)"),
+    ("a: quit", "exit is sockrepl's own command: it does not run in a process", "exit",
+     "type exit alone, without the `a` prefix (to end a: kill a)"),
+    ("p1: next", "next is sockrepl's own command: it does not run in a process", "next",
+     "type next alone, without the `p1` prefix"),
+    ("p1> panel off", "panel is sockrepl's own command: it does not run in a process", "panel [compact|full|off]",
+     "type panel alone, without the `p1` prefix"),
 ]
 
 
