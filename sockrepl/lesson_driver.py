@@ -33,6 +33,7 @@ class LessonHost(Protocol):
     def echo(self, source: str) -> None: ...
     def show_markdown(self, text: str, title: str | None = ...) -> None: ...
     def print_events(self, events) -> None: ...
+    def clear_screen(self) -> None: ...
     async def refresh(self) -> Snapshot: ...
 
 COMMANDS = {"lesson", "next", "back", "reset", "goto"}
@@ -197,6 +198,9 @@ class LessonDriver:
 
     async def replay(self, repl: LessonHost, upto: int, intro: bool = False) -> None:
         """A fresh session with steps [0, upto) replayed quietly, then the narration of step `upto`."""
+        if self.present:  # the old transcript does not belong to the new screen
+            repl.clear_screen()
+
         def fresh_session(_old) -> str:
             """On the engine thread: a new session, and where its scratch directory is."""
             repl.engine.reset(LESSON)
@@ -231,10 +235,17 @@ class LessonDriver:
             repl.say(f"next (or Enter) runs it anyway · goto {self.position + 1} replays the lesson up to here · "
                      "back · reset", "class:hint")
             return
+        if self.present:  # one step, one screen: its narration, its transcript, the panel
+            repl.clear_screen()
+            self._show_step(repl)
         completed = await self._run_step(repl, quiet=False)
         self.expected = await repl.refresh()
         self.warned = False
-        if completed:
+        if completed and self.present and self.position < len(self.lesson.steps):
+            step = self.lesson.steps[self.position]
+            repl.say(f"PgDn: step {self.position + 1}/{len(self.lesson.steps)} · {visible(step.title)}  ·  PgUp: back",
+                     "class:hint")
+        elif completed:
             self._narrate(repl)
 
     async def _run_step(self, repl: LessonHost, quiet: bool) -> bool:
@@ -278,6 +289,12 @@ class LessonDriver:
             return f"that was the last lesson of the course {visible(course.title)}"
         return f"next, lesson {visible(following.name)} ({following.number}/{len(course.entries)})"
 
+    def _show_step(self, repl: LessonHost) -> None:
+        """The narration of the step about to run, framed, with its number and title."""
+        steps = self.lesson.steps
+        step = steps[self.position]
+        repl.show_markdown(step.narration or step.title, f"step {self.position + 1}/{len(steps)} · {step.title}")
+
     def _narrate(self, repl: LessonHost) -> None:
         steps = self.lesson.steps
         if self.position >= len(steps):
@@ -286,9 +303,7 @@ class LessonDriver:
             repl.say(f"end of the lesson {visible(self.lesson.name)}: {self._next_words()}; reset starts it again, "
                      "lesson lists them all", "class:hint")
             return
-        step = steps[self.position]
-        title = f"step {self.position + 1}/{len(steps)} · {step.title}"
-        repl.show_markdown(step.narration or step.title, title)
+        self._show_step(repl)
         hint = "PgDn, → or Enter: run this step · PgUp or ←: back" if self.present else \
             "Enter (or next) runs this step · back · reset · goto N"
         repl.say(hint, "class:hint")

@@ -243,7 +243,7 @@ def panel_lines(snapshot: Snapshot, width: int = 80, height: int | None = None,
         names = f" ({', '.join(unseen)})" if unseen else ""
         lines.append([("class:dim", f"  … {hidden} more lines{names}: state prints them all")])
     if not snapshot.processes:
-        lines.append([("class:dim", "no processes yet: spawn server client")])
+        lines.append([("class:dim", "no processes yet: spawn NAME starts one")])
     lines.append(_files_line(snapshot.files))
     if snapshot.limited:
         lines.append([("class:warn", "(limited: no sock_diag, read from /proc/net/unix: no queues, no peers)")])

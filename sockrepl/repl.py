@@ -178,6 +178,13 @@ class Repl:
         if lines:
             self._print(join_lines(lines))
 
+    def clear_screen(self) -> None:
+        """Between prompts: a blank screen, the cursor at the top (the panel is drawn with the next prompt)."""
+        output = self.prompt.app.output
+        output.erase_screen()
+        output.cursor_goto(0, 0)
+        output.flush()
+
     def say(self, text: str, style: str = "class:info") -> None:
         self._print(FormattedText([(style, text)]))
 
@@ -284,7 +291,7 @@ class Repl:
         if command is None or command.name not in ("panel", "clear"):
             return False
         if command.name == "clear":
-            self.prompt.app.renderer.clear()
+            self.clear_screen()
             return True
         mode = command.args.get("mode")
         if mode is None:

@@ -180,3 +180,19 @@ def test_common_first_inputs_are_understood():
         "usage: send FD DATA [FLAGS]",
         'hint: a string with spaces goes in double quotes, as in C: send 3 "hello world" ...']
     assert len(out) == 8 and result.returncode == 2  # exit() left: the last line never ran
+
+
+def test_present_mode_shows_one_step_per_screen(tmp_path):
+    show = Terminal(tmp_path, 120, 35, args=("lesson", "--present", "backlog"))
+    try:
+        show.wait_for(r"step 1/9 ·")
+        assert "spawn server client" not in show.text()  # the empty panel does not prescribe names
+        show.child.send(PAGE_DOWN)
+        show.wait_for(r"PgDn: step 2/9 · ")
+        show.child.send(PAGE_DOWN)
+        show.wait_for(r"PgDn: step 3/9 · ")
+        screen = show.text()
+        assert "step 2/9 ·" in screen and "step 1/9 ·" not in screen  # step 1 went with its screen
+        show.wait_for(r"PgDn +next +PgUp +back +Ctrl-C +interrupt")
+    finally:
+        show.close()
