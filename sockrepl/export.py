@@ -4,10 +4,14 @@ The session says what to write and where (an ExportJob in a View); the front end
 that shows the session (REPL or `sockrepl run`) calls `carry_out`, because the
 drawing belongs to the renderers (HTML and SVG to rich, in richtext.py). An existing
 file is kept unless --force: the file is created with O_EXCL, so nothing that
-appears meanwhile is overwritten either.
+appears meanwhile is overwritten either. Only a regular file is written: a FIFO would
+block the prompt in open() until a reader came (O_NONBLOCK makes that ENXIO), a device
+or directory is no handout.
 """
 
+import errno
 import os
+import stat
 
 from sockrepl import exports
 from sockrepl.events import Event, Notice, UsageError, View
@@ -25,17 +29,27 @@ def carried_out(events: list[Event]) -> list[Event]:
 def carry_out(job: ExportJob) -> Event:
     shown = visible(job.path)
     text = draw(job)
-    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if job.force else os.O_EXCL)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_NONBLOCK | (os.O_TRUNC if job.force else os.O_EXCL)
     try:
         fd = os.open(job.path, flags | os.O_CLOEXEC, 0o644)
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            return _not_a_file(job)
         with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as out:
             out.write(text)
     except FileExistsError:
         return UsageError(f"{shown} exists: export does not overwrite a file",
                           hint=f"export {job.format} PATH --force overwrites it, or give another PATH")
     except OSError as error:
+        if isinstance(error, IsADirectoryError) or error.errno == errno.ENXIO:  # ENXIO: a FIFO nobody reads
+            return _not_a_file(job)
         return UsageError(f"cannot write {shown}: {error.strerror}")
     return Notice(f"exported the session as {job.format}: {shown}{_caveat(job)}")
+
+
+def _not_a_file(job: ExportJob) -> UsageError:
+    return UsageError(f"{visible(job.path)} is not a regular file: export writes only to a file",
+                      hint=f"export {job.format} PATH --force with a file's PATH")
 
 
 def draw(job: ExportJob) -> str:

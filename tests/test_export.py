@@ -4,6 +4,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -136,3 +137,24 @@ def test_export_paths_are_relative_to_where_sockrepl_started_and_kept_without_fo
 def test_run_export_option_rejects_an_unknown_format():
     result = run_sockrepl("spawn a\n", "--export", "pdf:x.pdf")
     assert result.returncode == 2 and b"--export: unknown format 'pdf'" in result.stderr
+
+
+def test_export_writes_only_a_regular_file_and_never_blocks_on_a_fifo(tmp_path):
+    """A FIFO with no reader blocked the prompt in open() (no Ctrl-C, no SIGTERM): now refused at once."""
+    os.mkfifo(tmp_path / "fifo")
+    session = Session()
+    try:
+        session.started_in = tmp_path
+        session.run_line("spawn a")
+        jobs = [session.run_line(f"export markdown {path} --force") for path in ("fifo", "/dev/null", str(tmp_path))]
+    finally:
+        session.close()
+    results: list = []
+    writer = threading.Thread(target=lambda: results.extend(e for job in jobs for e in carried_out(job)), daemon=True)
+    writer.start()
+    writer.join(10)
+    if writer.is_alive():  # before the fix: stuck until a reader came; give it one, then fail below
+        os.close(os.open(tmp_path / "fifo", os.O_RDONLY | os.O_NONBLOCK))
+        writer.join(10)
+    assert [e.message for e in results] == [f"{path} is not a regular file: export writes only to a file"
+                                           for path in (f"{tmp_path}/fifo", "/dev/null", tmp_path)]
