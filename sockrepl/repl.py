@@ -106,6 +106,7 @@ class Repl:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.snapshot: Snapshot | None = None
         self.stopping = False
+        self.stopped_by: int | None = None  # the signal that ended the REPL: its exit status is 128 + it
         self.interrupted = False  # Ctrl-C while a line or a lesson step runs (not at the prompt)
         self.tasks: set[asyncio.Task[None]] = set()  # started from a key: kept until done, so none is lost
         self.panel_mode: PanelMode = "compact"
@@ -345,9 +346,11 @@ class Repl:
         if self.prompt.app.is_running:
             self.prompt.app.invalidate()
 
-    def _stop(self) -> None:
+    def _stop(self, signum: int) -> None:
         """SIGTERM / SIGHUP: leave as on Ctrl-D, with the full cleanup, cutting short a wait or a lesson step."""
         self.stopping = True
+        if self.stopped_by is None:  # a closing terminal sends SIGHUP then SIGTERM: the first one says why
+            self.stopped_by = signum
         self.engine.interrupt_wait()
         self._leave_if_stopping()
 
@@ -387,7 +390,7 @@ class Repl:
     async def run(self) -> int:
         self.loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGHUP):
-            self.loop.add_signal_handler(signum, self._stop)
+            self.loop.add_signal_handler(signum, self._stop, signum)
         self._line_starts()
         try:
             events = await asyncio.wrap_future(self.started.events)
@@ -419,7 +422,7 @@ class Repl:
             events = self.engine.close()
             with contextlib.suppress(OSError):  # the terminal is gone (SIGHUP): the cleanup is what matters
                 self.print_events(events)
-        return 0
+        return 0 if self.stopped_by is None else 128 + self.stopped_by
 
 
 def main(engine: Engine, started: LineRun, lesson: LessonDriver | None = None) -> int:

@@ -776,7 +776,7 @@ def test_a_signal_before_the_repl_is_up_leaves_nothing(tmp_path, signum):
         wait_until(lambda: not child.isalive(), 10, "sockrepl to leave")
     finally:
         child.terminate(force=True)
-    assert child.signalstatus is None and child.exitstatus in (0, 128 + signum)  # left through its cleanup
+    assert (child.signalstatus, child.exitstatus) == (None, 128 + signum)  # left through its cleanup
     assert os.listdir(tmp_path) == ["state"]
     wait_until(lambda: not workers_of(child.pid), what="p1 gone")
 

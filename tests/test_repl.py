@@ -262,3 +262,7 @@ def test_a_signal_to_the_repl_cleans_up_like_ctrl_d(term, how):
     else:
         term.child.kill(15)
     wait_until(lambda: all(gone(pid) for pid in pids) and not os.path.exists(scratch), 10, "the cleanup")
+    if how == "SIGTERM":  # the README's exit statuses: 128+N after the full cleanup (it was 0)
+        term.child.expect(pexpect.EOF, timeout=10)
+        term.child.close()
+        assert (term.child.exitstatus, term.child.signalstatus) == (128 + 15, None)
