@@ -1,7 +1,10 @@
 """The command language: one registry of commands, and `parse(line) -> Command`.
 
 Pure (no I/O). The parser, `help`, completion and the lesson checker all read
-`REGISTRY`, so adding a command is one `_command(...)` entry here.
+`REGISTRY`: one `_command(...)` entry here makes a command parse, appear in `help`
+and complete. What it does is found by its name: a `_do_NAME` handler in session.py,
+or, for a system call, an `op_NAME` in worker.py and its line in render.call_parts
+(tests/test_docs.py checks the README's table and `help` list every entry).
 """
 
 import difflib
@@ -381,3 +384,6 @@ def _process_name(tok: Token) -> str:
 
 def commands_in_group(group: str) -> list[Spec]:
     return [s for s in REGISTRY.values() if s.group == group]
+
+
+LESSON_COMMANDS = frozenset(spec.name for spec in commands_in_group("lessons"))

@@ -13,7 +13,7 @@ from functools import partial
 from pathlib import Path
 from typing import Protocol
 
-from sockrepl.commands import ParseError, parse
+from sockrepl.commands import LESSON_COMMANDS, ParseError, parse
 from sockrepl.engine import Engine
 from sockrepl.limits import LESSON
 from sockrepl.state import Snapshot
@@ -36,7 +36,6 @@ class LessonHost(Protocol):
     def clear_screen(self) -> None: ...
     async def refresh(self) -> Snapshot: ...
 
-COMMANDS = {"lesson", "next", "back", "reset", "goto"}
 
 
 def fingerprint(snapshot) -> tuple:
@@ -128,7 +127,7 @@ class LessonDriver:
             if self.active:
                 await self.next(repl)
             return self.active
-        if words[0] not in COMMANDS:
+        if words[0] not in LESSON_COMMANDS:
             self.warned = False  # the student's own command: the state may change again
             return False
         try:

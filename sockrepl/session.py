@@ -24,7 +24,7 @@ from pathlib import Path
 from sockrepl import callsite, kernel
 from sockrepl import constants as C
 from sockrepl.calllog import CallLog, Record, created_fds
-from sockrepl.commands import MAX_PROCESSES, Command, ParseError, parse
+from sockrepl.commands import LESSON_COMMANDS, MAX_PROCESSES, Command, ParseError, parse
 from sockrepl.events import (
     CallEvent,
     Event,
@@ -48,7 +48,6 @@ IDLE_SYSCALLS = {("read", 0), ("write", 1)}  # the worker waiting for, or answer
 STOPS = {signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU}
 HARMLESS = {signal.SIGCHLD, signal.SIGURG, signal.SIGWINCH}  # ignored by default; every other default kills
 CLEANUP_SHIELD = {signal.SIGTERM, signal.SIGHUP, signal.SIGINT}
-LESSON_COMMANDS = {"lesson", "next", "back", "reset", "goto"}
 SCREEN_COMMANDS = {"panel", "clear"}  # the interactive front end's; a script has no screen
 SESSION_COMMANDS = {"spawn", "use", "ps", "kill", "state", "ss", "ls", "help", "man", "exit", "step",
                     "timeline", "export", *LESSON_COMMANDS, *SCREEN_COMMANDS}
