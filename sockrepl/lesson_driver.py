@@ -15,7 +15,7 @@ from typing import Protocol
 
 from sockrepl.commands import LESSON_COMMANDS, ParseError, parse
 from sockrepl.engine import Engine
-from sockrepl.limits import LESSON
+from sockrepl.limits import LESSON, SHARED_NAMES, uses_abstract_names
 from sockrepl.state import Snapshot
 from sockrepl.textsafe import visible, visible_lines
 
@@ -209,6 +209,8 @@ class LessonDriver:
         repl.say(f"sockrepl: scratch directory {scratch} (a fresh session; relative paths live here)")
         if intro:
             repl.show_markdown(f"# {self.lesson.title}\n\n{self.lesson.intro}")
+            if uses_abstract_names(a.command for step in self.lesson.steps for a in step.actions):
+                repl.say(SHARED_NAMES, "class:warn")
         if upto:
             repl.say(f"replaying steps 1–{upto} in a fresh session (the kernel cannot undo)…", "class:dim")
         self.position = 0

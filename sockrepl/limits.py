@@ -5,6 +5,7 @@ A plain session has none of them (the kernel's own limits apply). Pure: the sess
 asks `refusal` before it runs a call.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sockrepl import constants as C
@@ -30,6 +31,15 @@ class Limits:
                     f"and this call would add {len(command.args['data'])}",
                     "lessons are bounded so that opening one from anyone is cheap (README: lessons safety)")
         return None
+
+
+SHARED_NAMES = ("this lesson uses abstract @names: they are shared with every program on this machine "
+                "(lessons do not run in a private network namespace), so it can meet, or be met by, others' sockets")
+
+
+def uses_abstract_names(commands: Iterable[Command]) -> bool:
+    """Whether any command names an abstract address (what a lesson says when it opens)."""
+    return any(isinstance(c.args.get("addr"), bytes) and c.args["addr"].startswith(b"\0") for c in commands)
 
 
 LESSON = Limits(fds_per_process=64, socket_buffer=256 * 1024, bytes_sent=2 * 1024 * 1024)

@@ -266,3 +266,19 @@ def test_a_signal_to_the_repl_cleans_up_like_ctrl_d(term, how):
         term.child.expect(pexpect.EOF, timeout=10)
         term.child.close()
         assert (term.child.exitstatus, term.child.signalstatus) == (128 + 15, None)
+
+
+def test_a_lesson_with_abstract_names_says_they_are_shared_when_it_opens(tmp_path):
+    lesson = Terminal(tmp_path, columns=120, rows=40, args=("lesson", "netstat"))
+    try:
+        lesson.wait_for(r"step 1/")
+        assert ("this lesson uses abstract @names: they are shared with every program on this machine"
+                in lesson.transcript().replace("\r\n", " ").replace("\n", " "))
+    finally:
+        lesson.close()
+    phone = Terminal(tmp_path, columns=120, rows=40, args=("lesson", "phone"))
+    try:
+        phone.wait_for(r"step 1/")
+        assert "abstract @names" not in phone.transcript()
+    finally:
+        phone.close()
