@@ -72,3 +72,21 @@ def wrap(text: str, width: int, indent: str = "", hanging: str = "    ") -> list
             line = hanging + word
     lines.append(line)
     return [cut(item, width) for item in lines]
+
+
+def hanging(line: Fragments, width: int) -> list[Fragments]:
+    """A one-style message too wide for the screen (`hint: ...`), wrapped at words, the lines
+    after the first indented under its text, not under its label."""
+    if len(line) != 1 or cells(line[0][1]) <= width:
+        return [line]
+    style, text = line[0]
+    body = text.lstrip(" ")
+    lead = text[: len(text) - len(body)]
+    label, sep, _ = body.partition(": ")
+    if body.startswith("↳ "):
+        indent = lead + "  "
+    elif sep and len(label) <= 8 and " " not in label:
+        indent = lead + " " * (len(label) + len(sep))
+    else:
+        indent = lead + "    "
+    return [[(style, part)] for part in wrap(body, width, lead, indent)]

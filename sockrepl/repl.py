@@ -30,7 +30,7 @@ from sockrepl.commands import LEAVE, ParseError, parse
 from sockrepl.complete import Context, highlight, suggest
 from sockrepl.engine import Engine, LineRun
 from sockrepl.export import carried_out
-from sockrepl.fit import cells, fit
+from sockrepl.fit import cells, fit, hanging
 from sockrepl.history import AtomicFileHistory, history_path
 from sockrepl.lesson_driver import LessonDriver
 from sockrepl.lifecycle import crash_report
@@ -173,7 +173,8 @@ class Repl:
 
     def print_events(self, events) -> None:
         width = self.prompt.app.output.get_size().columns
-        self.print_lines([line for event in carried_out(events) for line in event_lines(event, width)])
+        self.print_lines([wrapped for event in carried_out(events) for line in event_lines(event, width)
+                          for wrapped in hanging(line, width)])
 
     def print_lines(self, lines) -> None:
         if lines:

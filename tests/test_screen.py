@@ -9,6 +9,7 @@ from conftest import run_sockrepl
 from test_repl import Terminal
 
 from sockrepl.events import UsageError
+from sockrepl.fit import hanging
 from sockrepl.render import plain
 from sockrepl.session import Session
 from sockrepl.views import help_lines
@@ -196,3 +197,16 @@ def test_present_mode_shows_one_step_per_screen(tmp_path):
         show.wait_for(r"PgDn +next +PgUp +back +Ctrl-C +interrupt")
     finally:
         show.close()
+
+
+def test_hints_and_notes_wrap_at_words_with_a_hanging_indent(tmp_path):
+    assert [text for [(_, text)] in hanging([("", "    ↳ the sender has no address (it never called bind), so "
+                                                  "there is no way to reply")], 60)] == [
+        "    ↳ the sender has no address (it never called bind), so", "      there is no way to reply"]
+    term = Terminal(tmp_path, 60, 20)
+    try:
+        term.wait_for(r"^p1>")
+        term.type("send 3 hello world", r"^hint: a string with spaces goes in double quotes, as in C:$")
+        term.wait_for(r'^      send 3 "hello world" \.\.\.$')
+    finally:
+        term.close()
