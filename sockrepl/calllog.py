@@ -10,7 +10,7 @@ changed, and readers get a tuple, never the list itself. No I/O here.
 from dataclasses import dataclass
 
 from sockrepl.commands import Command
-from sockrepl.events import CallEvent, ExitEvent, Outcome
+from sockrepl.events import CallEvent, ExitEvent, Outcome, Phase
 
 SENDS = ("send", "write", "sendto")
 
@@ -35,7 +35,7 @@ class CallRecord:
     pid: int
     fd: int | None
     command: Command
-    phase: str
+    phase: Phase
     outcome: Outcome | None
     sockets: tuple[int, ...] = ()
     inode: int | None = None

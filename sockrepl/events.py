@@ -5,9 +5,15 @@ them. Nothing here does I/O or knows how it will be drawn.
 """
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from sockrepl.commands import Command
+
+# the words a report is made of: what became of a call, of a signal; how loud a notice is; which view
+Phase = Literal["done", "unfinished", "resumed", "lost", "died"]
+Effect = Literal["stopped", "continued", "nothing", "ignored", "caught", "discarded"]
+NoticeKind = Literal["info", "warn", "error"]
+ViewKind = Literal["state", "state-json", "ss", "ls", "help", "man", "timeline", "why", "export"]
 
 
 @dataclass(frozen=True)
@@ -32,7 +38,7 @@ class CallEvent:
 
     process: str
     command: Command
-    phase: str  # "done" | "unfinished" | "resumed" | "lost" | "died"
+    phase: Phase
     outcome: Outcome | None = None
 
 
@@ -53,7 +59,7 @@ class SignalEvent:
 
     process: str
     signal: int
-    effect: str  # "stopped" | "continued" | "nothing" | "ignored" | "caught" | "discarded"
+    effect: Effect
 
 
 @dataclass(frozen=True)
@@ -67,7 +73,7 @@ class Notice:
     """A sentence from the tool itself (not a system call)."""
 
     text: str
-    kind: str = "info"  # info | warn | error
+    kind: NoticeKind = "info"
 
 
 @dataclass(frozen=True)
@@ -97,7 +103,7 @@ class ProcessTable:
 class View:
     """Output drawn from a snapshot or the registry: state, ss, ls, help, man."""
 
-    kind: str  # "state" | "state-json" | "ss" | "ls" | "help" | "man" | "timeline"
+    kind: ViewKind
     data: Any = None
 
 

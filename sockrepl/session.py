@@ -31,6 +31,7 @@ from sockrepl.events import (
     ExitEvent,
     Notice,
     Outcome,
+    Phase,
     ProcessRow,
     ProcessTable,
     SignalEvent,
@@ -458,7 +459,7 @@ class Session:
                 return []
             worker.wait_readable(0.001)
 
-    def _done(self, worker: Worker, command: Command, reply: dict, phase: str) -> list[Event]:
+    def _done(self, worker: Worker, command: Command, reply: dict, phase: Phase) -> list[Event]:
         if "internal" in reply:
             return [Notice(f"internal error in {worker.name}: {reply['internal']}", "error")]
         outcome = _outcome(reply)
