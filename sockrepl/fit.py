@@ -42,6 +42,21 @@ def cut(text: str, width: int, more: bool = False) -> str:
     return at_word.rstrip(" ,:;(") + ELLIPSIS
 
 
+def cut_left(text: str, width: int) -> str:
+    """`text` if it fits in `width` cells; else `…` and its longest end that fits: a path keeps its file name."""
+    if cells(text) <= width:
+        return text
+    kept: list[str] = []
+    used = 0
+    for char in reversed(text):
+        size = cells(char)
+        if used + size > width - 1:
+            break
+        kept.append(char)
+        used += size
+    return ELLIPSIS + "".join(reversed(kept))
+
+
 def fit(line: Fragments, width: int) -> Fragments:
     """A line of styled fragments cut to `width` cells, at a word, with `…`: never wrapped."""
     if sum(cells(text) for _, text in line) <= width:

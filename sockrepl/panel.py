@@ -6,11 +6,12 @@ are built: a session with a thousand sockets draws as fast as one with ten.
 
 import stat
 import time
+from dataclasses import replace
 from typing import Literal
 
 from sockrepl.events import View
 from sockrepl.fit import cells as cells_of_text
-from sockrepl.fit import fit
+from sockrepl.fit import cut_left, fit
 from sockrepl.state import FdView, FileView, OtherFd, ProcessView, QueuedCall, Snapshot
 from sockrepl.table import table_lines
 from sockrepl.textsafe import visible
@@ -20,6 +21,7 @@ Fragments = list[tuple[str, str]]
 SS_STATES = {1: "ESTAB", 7: "UNCONN", 10: "LISTEN"}
 SS_NETIDS = {1: "u_str", 2: "u_dgr", 5: "u_seq"}
 PanelMode = Literal["compact", "full", "off"]  # off: the front end draws no panel
+SHORTEST_NAME = 8  # cells a socket name keeps when a row is too long: `…rv.sock`
 
 
 def cells_of(line: Fragments) -> int:
@@ -271,15 +273,31 @@ def _socket_line(view: FdView, widths: list[int], width: int, queued: tuple[Queu
     used = cells_of(head) + cells_of([("", where)])
     for queue, words in ((extra, view.analogy), (extra, view.analogy_short), (extra, ""),
                          (extra_short, view.analogy_short), (extra_short, "")):
-        tail = (" " + queue if queue else "") + (" " + " " + words if words else "")
-        if used + cells_of([("", tail)]) <= width:
+        if used + _tail_cells(queue, words) <= width:
             break
+    else:  # the names give way, not the queue or "(queue full)": they are what the row is for
+        where = visible(_where(_names_shortened(view, used + _tail_cells(queue, words) - width)))
     line = [*head, ("", where)] if where else [*head[:-1], (head[-1][0], head[-1][1].rstrip())]
     if queue:
         line.append(("class:blocked", " " + queue))
     if words:
         line.append(("class:analogy", "  " + words))
     return line
+
+
+def _tail_cells(queue: str, words: str) -> int:
+    return cells_of_text((" " + queue if queue else "") + ("  " + words if words else ""))
+
+
+def _names_shortened(view: FdView, over: int) -> FdView:
+    """`view` with its socket names cut from the left (`…server.sock`) by `over` cells, the longest first."""
+    names = {"local": visible(view.local or ""), "peer": visible(view.peer or "")}
+    for key in sorted(names, key=lambda key: -cells_of_text(names[key])):
+        size = cells_of_text(names[key])
+        if over > 0 and size > SHORTEST_NAME:
+            names[key] = cut_left(names[key], max(SHORTEST_NAME, size - over))
+            over -= size - cells_of_text(names[key])
+    return replace(view, local=names["local"] or view.local, peer=names["peer"] or view.peer)
 
 
 def _files_line(files: tuple[FileView, ...]) -> Fragments:

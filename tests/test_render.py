@@ -1,6 +1,7 @@
 """Renderers are pure: events and snapshots in, exact text out."""
 
 import dataclasses
+import os
 
 import pytest
 
@@ -89,10 +90,10 @@ def sock(inode, type_=1, state=7, name=None, peer=0, icons=(), rq=0, wq=0, vfs=N
     return UnixSocket(inode, type_, state, name, vfs, peer, icons, rq, wq, shutdown, 0)
 
 
-def backlog_snapshot(current="server", p1=False):
+def backlog_snapshot(current="server", p1=False, name=b"srv.sock"):
     """listen 1, two clients queued, a third blocked in connect: made of plain data, no kernel."""
     table = SocketTable({
-        10: sock(10, state=10, name=b"srv.sock", icons=(11, 12), rq=2, wq=1, vfs=(1, 99)),
+        10: sock(10, state=10, name=name, icons=(11, 12), rq=2, wq=1, vfs=(1, 99)),
         11: sock(11, state=1), 12: sock(12, state=1), 13: sock(13, state=7),
     }, False)
 
@@ -101,7 +102,7 @@ def backlog_snapshot(current="server", p1=False):
         return ProcessFacts(name, pid, 0, current, pending, targets, TaskState("S", 0, (0,), None))
 
     processes = [facts("server", 100, {3: 10}), facts("c1", 101, {3: 11}), facts("c2", 102, {3: 12}),
-                 facts("c3", 103, {3: 13}, pending=("connect", 3, b"srv.sock"))]
+                 facts("c3", 103, {3: 13}, pending=("connect", 3, name))]
     if p1:
         processes.insert(0, facts("p1", 99, {}))
     processes = [dataclasses.replace(p, current=p.name == current) for p in processes]
@@ -109,7 +110,7 @@ def backlog_snapshot(current="server", p1=False):
     class Stat:
         st_mode, st_ino, st_uid, st_gid, st_mtime = 0o140755, 99, 0, 0, 0.0
 
-    return build(processes, table, [("/scratch/srv.sock", Stat())], "/scratch")
+    return build(processes, table, [(os.path.join("/scratch", name.decode()), Stat())], "/scratch")
 
 
 PANEL_80 = """\
@@ -191,6 +192,18 @@ def test_panel_keeps_the_blocked_client_and_the_full_listener(size):
     assert all(cells(text) <= width for text in plain(lines).splitlines())
 
 
+@pytest.mark.parametrize("width,height", [(80, 24), (60, 20)])
+def test_a_long_socket_name_gives_way_to_the_queue_and_the_blocked_call(width, height):
+    """`pending 2/1` and `(queue full)` were cut off by a 38-character path at 80 columns."""
+    name = b"/tmp/lecture/my_echo_server_socket.sock"
+    rows = plain(panel_lines(backlog_snapshot(current="c3", name=name), width, height, "compact")).splitlines()
+    listener = next(row for row in rows if "LISTEN" in row)
+    blocked = next(row for row in rows if "CONNECTING" in row)
+    assert "pending 2/1" in listener and "_socket.sock" in listener
+    assert ".sock (queue full)" in blocked
+    assert "…" in listener and all(cells(row) <= width for row in rows)
+
+
 def test_compact_panel_folds_idle_processes_without_sockets_to_one_line():
     table = SocketTable({}, False)
     procs = [ProcessFacts(n, 10 + i, 0, n == "a", None, {}, TaskState("S", 0, (0,), None))
@@ -209,7 +222,7 @@ def test_panel_measures_wide_characters_and_cuts_at_a_word():
                         False)
     procs = [ProcessFacts("server", 100, 0, True, None, {3: FdTarget(3, 10, None)}, TaskState("S", 0, (0,), None))]
     rows = plain(panel_lines(build(procs, table, [], "/scratch"), 60)).splitlines()
-    assert rows[1] == "    fd 3 STREAM passive LISTEN 套接字套接字套接字套接字.soc…"
+    assert rows[1] == "    fd 3 STREAM passive LISTEN …接字套接字.sock pending 0/5"  # the name gives way, not the queue
     assert all(cells(row) <= 60 for row in rows)
 
 
