@@ -249,6 +249,11 @@ _command("next", "lessons", "run the lesson's next step", example="next")
 _command("back", "lessons", "go back one step (replays the lesson up to there)", example="back")
 _command("reset", "lessons", "start the lesson again from a fresh session", example="reset")
 _command("goto", "lessons", "replay the lesson up to step N", [P("step", "int")], example="goto 3")
+_command("check", "lessons", "in an exercise: which parts of the goal hold, and why the others do not",
+         example="check")
+_command("hint", "lessons", "in an exercise: the next hint", example="hint")
+_command("solution", "lessons", "in an exercise: the author's solution (typed again, it runs)", example="solution")
+_command("skip", "lessons", "move on from an exercise or a prediction (recorded as skipped)", example="skip")
 
 _command("panel", "session", "how much room the panel takes: compact (default), full or off (F2 cycles)",
          [P("mode", "word", None, label="compact|full|off")], example="panel full")

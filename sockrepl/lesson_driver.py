@@ -13,9 +13,13 @@ from functools import partial
 from pathlib import Path
 from typing import Protocol
 
+from sockrepl.coach import Attempt, check_lines, goal_lines, hint_line, question_lines, verdict_lines
 from sockrepl.commands import LESSON_COMMANDS, ParseError, parse
 from sockrepl.engine import Engine
+from sockrepl.lesson_format import Prediction, parse_answer
+from sockrepl.lessons import goal_parts, plain_lines
 from sockrepl.limits import LESSON, SHARED_NAMES, uses_abstract_names
+from sockrepl.predictions import outcome_of, right
 from sockrepl.state import Snapshot
 from sockrepl.textsafe import visible, visible_lines
 
@@ -36,6 +40,7 @@ class LessonHost(Protocol):
     def clear_screen(self) -> None: ...
     async def refresh(self) -> Snapshot: ...
 
+EXERCISE_COMMANDS = {"check", "hint", "solution", "skip"}
 
 
 def fingerprint(snapshot) -> tuple:
@@ -96,6 +101,8 @@ class LessonDriver:
         self.expected: Snapshot | None = None  # the snapshot the next step was written for
         self.warned = False
         self.confirm: str | None = None  # `lesson NAME` typed once over a live session
+        self.attempt: Attempt | None = None  # the exercise the student is on
+        self.offered = False  # `solution` shown: typed again, it runs
 
     def names(self) -> tuple[str, ...]:
         """For completion, which must never fail: no shipped lessons found is no names to offer."""
@@ -123,12 +130,22 @@ class LessonDriver:
     async def handle(self, repl: LessonHost, line: str) -> bool:
         """True when the line was a lesson command (or Enter between steps) and is done."""
         words = line.split()
+        prediction = self._prediction()
         if not words:
-            if self.active:
+            if self.attempt or prediction:
+                repl.say("this step waits for you: " + ("check · hint · solution · skip" if self.attempt else
+                                                        "answer r, b, e or k · skip"), "class:hint")
+            elif self.active:
                 await self.next(repl)
             return self.active
+        if prediction and words[0] not in LESSON_COMMANDS:
+            await self._answer(repl, prediction, line)
+            return True
         if words[0] not in LESSON_COMMANDS:
             self.warned = False  # the student's own command: the state may change again
+            if self.attempt:
+                await self._try(repl, line)
+                return True
             return False
         try:
             command = parse(line)
@@ -144,6 +161,10 @@ class LessonDriver:
             await self._lesson_command(repl, command.args.get("topic"))
         elif not self.active:
             repl.say("no lesson running: lesson NAME starts one (lesson lists them)", "class:warn")
+        elif verb in EXERCISE_COMMANDS:
+            await self._exercise_command(repl, verb)
+        elif verb == "next" and (self.attempt or self._prediction()):
+            repl.say("this step waits for you: skip moves on without it", "class:hint")
         elif verb == "next":
             await self.next(repl)
         elif verb == "back":
@@ -213,7 +234,7 @@ class LessonDriver:
                 repl.say(SHARED_NAMES, "class:warn")
         if upto:
             repl.say(f"replaying steps 1–{upto} in a fresh session (the kernel cannot undo)…", "class:dim")
-        self.position = 0
+        self.position, self.attempt = 0, None
         for _ in range(upto):
             if not await self._run_step(repl, quiet=True):
                 break
@@ -268,6 +289,95 @@ class LessonDriver:
         self.position += 1
         return True
 
+    def _prediction(self) -> Prediction | None:
+        steps = self.lesson.steps if self.lesson else ()
+        return steps[self.position].prediction if self.position < len(steps) else None
+
+    async def _exercise_command(self, repl: LessonHost, verb: str) -> None:
+        """check, hint, solution (twice: it runs), skip."""
+        prediction, attempt = self._prediction(), self.attempt
+        if verb == "skip" and (attempt or prediction):
+            repl.say(f"skipped step {self.position + 1}: its commands run", "class:hint")
+            await self._finish_step(repl)
+            self._narrate(repl)
+        elif attempt is None:
+            repl.say(f"{verb}: this step is not an exercise", "class:warn")
+        elif verb == "check":
+            parts, snapshot, history = await self._judge(repl, attempt)
+            for text, style in check_lines(parts, snapshot, history):
+                repl.say(text, style)
+        elif verb == "hint":
+            repl.say(*hint_line(attempt))
+        elif self.offered:
+            self.offered = False
+            repl.say("running the author's solution…", "class:dim")
+            await self._finish_step(repl)
+            self._narrate(repl)
+        else:
+            self.offered = True
+            for action in self.lesson.steps[self.position].actions:
+                repl.say(f"  {visible(action.source)}")
+            repl.say("solution again runs it (in this session, from where you are)", "class:hint")
+
+    async def _judge(self, repl: LessonHost, attempt: Attempt):
+        """The goal's parts against the kernel now, with the snapshot and the call log `check` explains them by."""
+        def read(session):
+            snapshot = session.snapshot()
+            return goal_parts(attempt.exercise, snapshot, attempt.lines), snapshot, session.history
+
+        return await asyncio.wrap_future(repl.engine.submit(read))
+
+    async def _try(self, repl: LessonHost, line: str) -> None:
+        """The student's own command during an exercise; then the goal, against the kernel."""
+        attempt = self.attempt
+        assert attempt is not None
+        run = repl.engine.run_line(line)
+        events = await asyncio.wrap_future(run.events)
+        repl.print_events(events)
+        await asyncio.wrap_future(run.snapshot)
+        attempt.lines += plain_lines(events)
+        parts, _, _ = await self._judge(repl, attempt)
+        if all(part.holds for part in parts):
+            repl.say("✓ goal reached", "class:heading")
+            self.attempt = None
+            self.position += 1
+            self.expected = await repl.refresh()
+            self._narrate(repl)
+        else:
+            await repl.refresh()
+
+    async def _answer(self, repl: LessonHost, prediction: Prediction, line: str) -> None:
+        guess = parse_answer(line)
+        if isinstance(guess, str):
+            repl.say(visible(guess), "class:warn")
+            return
+        if prediction.answer.detail and not guess.detail and guess.kind == prediction.answer.kind != "b":
+            repl.say("which one? add it after the letter: " + ("e EAGAIN" if guess.kind == "e" else
+                                                               "k SIGPIPE" if guess.kind == "k" else "r 0"),
+                     "class:warn")
+            return
+        events = await self._finish_step(repl)
+        actual = outcome_of(events)
+        for text, style in verdict_lines(actual, guess, actual is not None and right(guess, actual)):
+            repl.say(text, style)
+        if actual is not None and not right(guess, actual) and prediction.explanation:
+            repl.show_markdown(prediction.explanation)
+        self._narrate(repl)
+
+    async def _finish_step(self, repl: LessonHost) -> list:
+        """Run the current step's commands as `next` does (a solution, a skipped step, a prediction); its events."""
+        self.attempt, self.offered = None, False
+        step = self.lesson.steps[self.position]
+        events: list = []
+        for action in step.actions:
+            repl.echo(action.source)
+            done, _ = await asyncio.wrap_future(repl.engine.submit(partial(self._act, action=action)))
+            repl.print_events(done)
+            events += done
+        self.position += 1
+        self.expected = await repl.refresh()
+        return events
+
     def _act(self, session, action):
         from sockrepl.lessons import action_mismatch, run_action
 
@@ -305,6 +415,14 @@ class LessonDriver:
                      "lesson lists them all", "class:hint")
             return
         self._show_step(repl)
+        step = steps[self.position]
+        if step.exercise or step.prediction:
+            if step.exercise:
+                self.attempt = Attempt(step.exercise)
+            lines = goal_lines(step.exercise) if step.exercise else question_lines(step.prediction)
+            for text, style in lines:
+                repl.say(text, style)
+            return
         hint = "PgDn, → or Enter: run this step · PgUp or ←: back" if self.present else \
             "Enter (or next) runs this step · back · reset · goto N"
         repl.say(hint, "class:hint")

@@ -91,8 +91,7 @@ class Exercise:
 
 
 OutcomeKind = Literal["r", "b", "e", "k"]
-CHOICES: dict[str, str] = {"r": "it returns", "b": "it blocks", "e": "it fails (which errno?)",
-                           "k": "its process is killed (by which signal?)"}
+CHOICES: dict[str, str] = {"r": "returns", "b": "blocks", "e": "fails", "k": "is killed"}
 
 
 @dataclass(frozen=True)

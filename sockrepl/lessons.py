@@ -306,11 +306,15 @@ class CheckResult:
 
 def run_action(session, action: Action) -> tuple[list, list[str]]:
     """Run one lesson command in a session: its events and their plain lines."""
+    events = session.execute(action.command)
+    return events, plain_lines(events)
+
+
+def plain_lines(events: list) -> list[str]:
+    """Events as the plain lines expectations are matched against."""
     from sockrepl.render import event_lines, plain
 
-    events = session.execute(action.command)
-    lines = [plain([line]) for event in events for line in event_lines(event, 200)]
-    return events, lines
+    return [plain([line]) for event in events for line in event_lines(event, 200)]
 
 
 def action_mismatch(session, action: Action, events, lines: list[str], path: str) -> str | None:

@@ -47,5 +47,5 @@ def said(answer: Answer) -> str:
 
 def choices_line(asks_detail: bool) -> str:
     """The choices as the student sees them: `(r) it returns  (b) it blocks ...`."""
-    words = {key: text if asks_detail else text.split(" (")[0] for key, text in CHOICES.items()}
-    return "  ".join(f"({key}) {text}" for key, text in words.items())
+    details = {"r": " N", "e": ": ERRNO", "k": ": SIGNAL"} if asks_detail else {}
+    return "  ".join(f"({key}) {text}{details.get(key, '')}" for key, text in CHOICES.items())
