@@ -1,4 +1,4 @@
-"""A student in a real terminal (80×24): an exercise, a hint, predictions, progress kept across sessions."""
+"""A student in a real terminal (80 by 24): an exercise, a hint, predictions, progress kept across sessions."""
 
 from test_repl import Terminal
 
