@@ -39,7 +39,10 @@ def _where(view: FdView) -> str:
         return f"→ {view.peer} (queued)"
     if view.state == "PEER-CLOSED":
         return f"{local} ↔ (closed)".strip()
-    other = f"{view.peer_owner.process}:{view.peer_owner.fd}" if view.peer_owner else (view.peer or "?")
+    if view.peer_owner:
+        other = f"{view.peer_owner.process}:{view.peer_owner.fd}"
+    else:  # no process of the session holds the other end: a program outside sockrepl does
+        other = f"{view.peer} (outside sockrepl)" if view.peer else "outside sockrepl"
     if view.peer and view.peer_owner and view.peer != local:
         other = f"{view.peer} ({other})"
     return f"{local} ↔ {other}".strip() if local else f"↔ {other}"

@@ -109,7 +109,7 @@ def test_blocked_accept_resumes_on_screen_without_a_keypress(term):
     caller.connect(os.path.join(term.scratch(), "srv.sock"))  # from outside sockrepl: nobody presses a key
     term.wait_for(r"\[server\] <\.\.\. accept resumed>\) = 4")
     term.wait_for(r"server  pid \d+  idle")
-    assert re.search(r"fd 4 STREAM active\s+CONNECTED", term.text())
+    assert re.search(r"fd 4 STREAM active\s+CONNECTED\s+srv\.sock ↔ outside sockrepl", term.text())
     caller.close()
 
 
