@@ -104,6 +104,12 @@ def _idle_without_sockets(proc: ProcessView) -> bool:
     return not (proc.current or proc.blocked or proc.stopped or proc.fds or proc.other_fds)
 
 
+def _listener_of(snapshot: Snapshot, view: FdView) -> list[tuple[str, int]]:
+    """(process, fd) of the listener a connecting or not-yet-accepted socket is queued on."""
+    return [(p.name, f.fd) for p in snapshot.processes for f in p.fds
+            if f.state == "LISTEN" and f.local is not None and f.local == view.peer]
+
+
 def _waited_on(snapshot: Snapshot, proc: ProcessView) -> list[tuple[str, int]]:
     """(process, fd) of the sockets a blocked call waits on: the full listener, the silent peer."""
     blocked = proc.blocked
@@ -113,11 +119,15 @@ def _waited_on(snapshot: Snapshot, proc: ProcessView) -> list[tuple[str, int]]:
     if view is None:
         return []
     if view.state == "CONNECTING":
-        return [(p.name, f.fd) for p in snapshot.processes for f in p.fds
-                if f.state == "LISTEN" and f.local is not None and f.local == view.peer]
+        return _listener_of(snapshot, view)
     if view.peer_owner is not None:
         return [(view.peer_owner.process, view.peer_owner.fd)]
     return []
+
+
+def _queued_on(snapshot: Snapshot, proc: ProcessView) -> list[tuple[str, int]]:
+    """The listeners whose queue holds the current process's calls: its `pending N/B` explains them."""
+    return [pair for view in proc.fds if view.accepted is False for pair in _listener_of(snapshot, view)]
 
 
 Row = FdView | OtherFd
@@ -161,7 +171,8 @@ class _Layout:
 
 def _choose(snapshot: Snapshot, blocks: list[tuple[ProcessView, list[Row]]], budget: int) -> _Layout:
     """The current process whole, then blocked processes with the fd they wait on, then the
-    sockets those calls wait for (a full listener), then every other header, then more rows."""
+    sockets those calls wait for (a full listener) or hold the current process's queued calls,
+    then every other header (those with sockets first), then more rows."""
     layout = _Layout(blocks, budget)
     procs = [proc for proc, _ in blocks]
     for proc in procs:
@@ -174,10 +185,11 @@ def _choose(snapshot: Snapshot, blocks: list[tuple[ProcessView, list[Row]]], bud
         else:
             layout.header(proc.name)
     waited = [pair for proc in blocked for pair in _waited_on(snapshot, proc)]
+    waited += [pair for proc in procs if proc.current for pair in _queued_on(snapshot, proc)]
     for name, fd in waited:
         if name in layout.blocks:
             layout.fd_row(name, fd)
-    for proc in procs:
+    for proc in sorted(procs, key=_idle_without_sockets):  # a process with sockets before one without
         layout.header(proc.name)
     for name in [proc.name for proc in blocked] + [name for name, _ in waited] + [proc.name for proc in procs]:
         if name in layout.headers:

@@ -90,7 +90,7 @@ def sock(inode, type_=1, state=7, name=None, peer=0, icons=(), rq=0, wq=0, vfs=N
     return UnixSocket(inode, type_, state, name, vfs, peer, icons, rq, wq, shutdown, 0)
 
 
-def backlog_snapshot(current="server", p1=False, name=b"srv.sock"):
+def backlog_snapshot(current="server", p1=False, name=b"srv.sock", c3_blocked=True):
     """listen 1, two clients queued, a third blocked in connect: made of plain data, no kernel."""
     table = SocketTable({
         10: sock(10, state=10, name=name, icons=(11, 12), rq=2, wq=1, vfs=(1, 99)),
@@ -102,7 +102,7 @@ def backlog_snapshot(current="server", p1=False, name=b"srv.sock"):
         return ProcessFacts(name, pid, 0, current, pending, targets, TaskState("S", 0, (0,), None))
 
     processes = [facts("server", 100, {3: 10}), facts("c1", 101, {3: 11}), facts("c2", 102, {3: 12}),
-                 facts("c3", 103, {3: 13}, pending=("connect", 3, name))]
+                 facts("c3", 103, {3: 13}, pending=("connect", 3, name) if c3_blocked else None)]
     if p1:
         processes.insert(0, facts("p1", 99, {}))
     processes = [dataclasses.replace(p, current=p.name == current) for p in processes]
@@ -163,12 +163,12 @@ BACKLOG_AT = {
   … 2 more lines: state prints them all
 socket files:  srv.sock (bound: server fd 3)""",
     (60, 7): """\
-  p1  pid 99  idle  (no sockets)
   server  pid 100  idle
     fd 3 STREAM passive LISTEN     srv.sock pending 2/1
+  c1  pid 101  idle  (1 fd not shown)
 ▸ c3  pid 103  BLOCKED in connect(3): the listener's…
     fd 3 STREAM active  CONNECTING → srv.sock (queue full)
-  … 4 more lines (c1, c2): state prints them all
+  … 4 more lines (p1, c2): state prints them all
 socket files:  srv.sock (bound: server fd 3)""",
     (120, 14): """\
   p1  pid 99  idle  (no sockets)
@@ -252,3 +252,12 @@ def test_ss_columns():
 def test_analogy_words(args, words):
     facts = args[2] if len(args) > 2 else {}
     assert analogy.label(args[0], args[1], **facts) == words
+
+
+def test_a_queued_current_client_keeps_the_listener_and_its_queue_in_view():
+    """c1 current, its call still in the queue: `pending 2/1` stayed hidden while p1 (no sockets) was shown."""
+    snapshot = backlog_snapshot(current="c1", p1=True, c3_blocked=False)
+    lines = plain(panel_lines(snapshot, 60, 6, "compact")).splitlines()
+    assert lines[0].startswith("  server") and "pending 2/1" in lines[1]
+    assert any(line.startswith("▸ c1") for line in lines) and any("(queued)" in line for line in lines)
+    assert all(cells(line) <= 60 for line in lines)
