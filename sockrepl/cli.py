@@ -28,6 +28,7 @@ EPILOG = """examples:
   sockrepl lesson               list the lessons
   sockrepl lesson phone         step through a lesson
   sockrepl lesson --check       check every lesson against the kernel
+  sockrepl lesson --reset-progress  forget your progress through the lessons
   sockrepl lesson --dir DIR     an instructor's lessons too (SOCKREPL_LESSONS=DIR1:DIR2)"""
 
 
@@ -50,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     lesson.add_argument("names", nargs="*", metavar="NAME", help="a lesson name or a path to a lesson file")
     lesson.add_argument("--present", action="store_true", help="the instructor's projector view")
     lesson.add_argument("--check", action="store_true", help="run the lessons against the kernel (no names: all)")
+    lesson.add_argument("--reset-progress", action="store_true",
+                        help="forget your progress (kept in $XDG_STATE_HOME/sockrepl/)")
     lesson.add_argument("--dir", action="append", metavar="DIR",
                         help="also an instructor's folder of lessons (again for more; $SOCKREPL_LESSONS=DIR1:DIR2 too)")
     return parser

@@ -20,6 +20,7 @@ from sockrepl.lesson_format import Prediction, parse_answer
 from sockrepl.lessons import goal_parts, plain_lines
 from sockrepl.limits import LESSON, SHARED_NAMES, uses_abstract_names
 from sockrepl.predictions import outcome_of, right
+from sockrepl.progress import LessonProgress, Progress
 from sockrepl.state import Snapshot
 from sockrepl.textsafe import visible, visible_lines
 
@@ -103,6 +104,7 @@ class LessonDriver:
         self.confirm: str | None = None  # `lesson NAME` typed once over a live session
         self.attempt: Attempt | None = None  # the exercise the student is on
         self.offered = False  # `solution` shown: typed again, it runs
+        self.progress: Progress | None = None  # the student's, read when a lesson begins
 
     def names(self) -> tuple[str, ...]:
         """For completion, which must never fail: no shipped lessons found is no names to offer."""
@@ -213,8 +215,28 @@ class LessonDriver:
         await self.replay(repl, step - 1)
 
     async def _begin(self, repl: LessonHost, lesson) -> None:
+        """Start a lesson, or resume it where the student stopped (replayed in a fresh session)."""
         self.lesson = lesson
-        await self.replay(repl, 0, intro=True)
+        self.progress = Progress()
+        if self.progress.problem:
+            repl.say(visible(self.progress.problem), "class:warn")
+        resume = self._mine().position
+        if 0 < resume < len(lesson.steps):
+            repl.say(f"resuming {visible(lesson.name)} at step {resume + 1} of {len(lesson.steps)} (reset starts "
+                     "again; sockrepl lesson --reset-progress forgets all progress)", "class:hint")
+        await self.replay(repl, resume if resume < len(lesson.steps) else 0, intro=True)
+
+    def _mine(self) -> LessonProgress:
+        """This lesson's progress record (a throwaway one when there is no lesson)."""
+        if self.progress is None:
+            self.progress = Progress()
+        return self.progress.of(self.lesson.name, len(self.lesson.steps))
+
+    def _save(self, repl: LessonHost) -> None:
+        if self.progress is not None:
+            problem = self.progress.save()
+            if problem:
+                repl.say(visible(problem), "class:warn")
 
     async def replay(self, repl: LessonHost, upto: int, intro: bool = False) -> None:
         """A fresh session with steps [0, upto) replayed quietly, then the narration of step `upto`."""
@@ -298,6 +320,7 @@ class LessonDriver:
         prediction, attempt = self._prediction(), self.attempt
         if verb == "skip" and (attempt or prediction):
             repl.say(f"skipped step {self.position + 1}: its commands run", "class:hint")
+            self._mine().skipped.append(self.position + 1)
             await self._finish_step(repl)
             self._narrate(repl)
         elif attempt is None:
@@ -307,7 +330,9 @@ class LessonDriver:
             for text, style in check_lines(parts, snapshot, history):
                 repl.say(text, style)
         elif verb == "hint":
+            self._mine().hints += attempt.hints_shown < len(attempt.exercise.hints)
             repl.say(*hint_line(attempt))
+            self._save(repl)
         elif self.offered:
             self.offered = False
             repl.say("running the author's solution…", "class:dim")
@@ -339,6 +364,7 @@ class LessonDriver:
         parts, _, _ = await self._judge(repl, attempt)
         if all(part.holds for part in parts):
             repl.say("✓ goal reached", "class:heading")
+            self._mine().solved.append(self.position + 1)
             self.attempt = None
             self.position += 1
             self.expected = await repl.refresh()
@@ -358,6 +384,9 @@ class LessonDriver:
             return
         events = await self._finish_step(repl)
         actual = outcome_of(events)
+        mine = self._mine()
+        mine.predicted += actual is not None
+        mine.predicted_right += actual is not None and right(guess, actual)
         for text, style in verdict_lines(actual, guess, actual is not None and right(guess, actual)):
             repl.say(text, style)
         if actual is not None and not right(guess, actual) and prediction.explanation:
@@ -408,6 +437,8 @@ class LessonDriver:
 
     def _narrate(self, repl: LessonHost) -> None:
         steps = self.lesson.steps
+        self._mine().position = self.position
+        self._save(repl)
         if self.position >= len(steps):
             if self.lesson.outro:
                 repl.show_markdown(self.lesson.outro)

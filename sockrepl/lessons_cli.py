@@ -7,17 +7,24 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from sockrepl.lesson_list import listing
+from sockrepl.lesson_list import NAME_WIDTH, listing
 from sockrepl.lessons import LessonError, check_lesson, courses, lesson_files, load
 from sockrepl.lifecycle import Stop, StopOnSignal
+from sockrepl.progress import Progress
 from sockrepl.textsafe import visible
 
 
 def list_lessons(folders: Sequence[str], out=sys.stdout) -> int:
     for line, _ in listing(folders):
         out.write(line + "\n")
+    progress = Progress()
+    out.write("\nyour progress:\n" + (f"  {visible(progress.problem)}\n" if progress.problem else ""))
+    for name in lesson_files(folders):
+        mine = progress.lessons.get(name)
+        out.write(f"  {visible(name).ljust(NAME_WIDTH)} {mine.words() if mine else 'not started'}\n")
     out.write("\nsockrepl lesson NAME steps through one (--present for a projector)\n"
-              "sockrepl lesson --check checks them all; --dir DIR adds an instructor's folder\n")
+              "sockrepl lesson --check checks them all; --dir DIR adds an instructor's folder\n"
+              "sockrepl lesson --reset-progress forgets your progress\n")
     return 0
 
 
@@ -70,6 +77,11 @@ def _check(names: list[str], folders: Sequence[str], out) -> int:
 
 def main(args) -> int:
     folders = args.dir or []
+    if args.reset_progress:
+        problem = Progress().reset()
+        print(f"sockrepl: {visible(problem)}" if problem else "sockrepl: progress forgotten: every lesson starts "
+              "from its first step", file=sys.stderr if problem else sys.stdout)
+        return 1 if problem else 0
     try:
         if args.check:
             return check(args.names, folders)

@@ -1,6 +1,17 @@
 """A student in a real terminal (80 by 24): an exercise, a hint, predictions, progress kept across sessions."""
 
+import subprocess
+import sys
+
+from conftest import wait_until
 from test_repl import Terminal
+
+
+def lessons_listing(state) -> str:
+    run = subprocess.run([sys.executable, "-m", "sockrepl", "lesson"], capture_output=True, text=True, timeout=30,
+                         env={"XDG_STATE_HOME": str(state), "PATH": "/usr/bin:/bin"})
+    assert run.returncode == 0 and run.stderr == "", run.stderr
+    return run.stdout
 
 
 def test_a_student_solves_an_exercise_and_answers_predictions(tmp_path):
@@ -30,5 +41,30 @@ def test_a_student_solves_an_exercise_and_answers_predictions(tmp_path):
         student.type("k SIGPIPE", r"^✓ right: its process is killed by SIGPIPE")
         student.wait_for(r"step 10/17 · Exercise: EPIPE instead of death")
         assert "Traceback" not in student.transcript()
+        student.child.sendeof()
+        wait_until(lambda: (student.pump(), not student.child.isalive())[1], 10)
     finally:
         student.close()
+    listing = lessons_listing(tmp_path)
+    assert "  exercises        step 10 of 17 · 1 exercise solved · 2 skipped · 1 hint · predictions 1/2 right\n" \
+        in listing
+    assert "  phone            not started\n" in listing
+    again = Terminal(tmp_path, args=("lesson", "exercises"))
+    try:
+        again.wait_for(r"^resuming exercises at step 10 of 17")
+        again.wait_for(r"step 10/17 · Exercise: EPIPE instead of death")
+        again.wait_for(r"w2\s+pid \d+")
+    finally:
+        again.close()
+
+
+def test_a_corrupt_progress_file_is_said_and_progress_starts_fresh(tmp_path):
+    (tmp_path / "sockrepl").mkdir()
+    (tmp_path / "sockrepl" / "progress.json").write_bytes(b'{"lessons": {"phone": [1, 2]}}')
+    listing = lessons_listing(tmp_path)
+    assert f"  your progress file {tmp_path}/sockrepl/progress.json could not be used" in listing
+    assert "  phone            not started\n" in listing
+    run = subprocess.run([sys.executable, "-m", "sockrepl", "lesson", "--reset-progress"], capture_output=True,
+                         text=True, timeout=30, env={"XDG_STATE_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"})
+    assert run.returncode == 0 and not (tmp_path / "sockrepl" / "progress.json").exists()
+    assert "could not be used" not in lessons_listing(tmp_path)
