@@ -15,6 +15,12 @@ from sockrepl.render import event_lines, plain
 from sockrepl.session import Session
 
 SCRATCH = re.compile(r"scratch directory (\S+)")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_state(tmp_path_factory):
+    """Progress and history go to a directory of this run, never the user's own ~/.local/state."""
+    os.environ["XDG_STATE_HOME"] = str(tmp_path_factory.mktemp("state"))
 PIDS = re.compile(r"pid (\d+)")
 
 
