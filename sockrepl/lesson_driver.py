@@ -134,7 +134,7 @@ class LessonDriver:
         words = line.split()
         prediction = self._prediction()
         if not words:
-            if self.attempt or prediction:
+            if (self.attempt or prediction) and not self.present:
                 repl.say("this step waits for you: " + ("check · hint · solution · skip" if self.attempt else
                                                         "answer r, b, e or k · skip"), "class:hint")
             elif self.active:
@@ -165,7 +165,7 @@ class LessonDriver:
             repl.say("no lesson running: lesson NAME starts one (lesson lists them)", "class:warn")
         elif verb in EXERCISE_COMMANDS:
             await self._exercise_command(repl, verb)
-        elif verb == "next" and (self.attempt or self._prediction()):
+        elif verb == "next" and (self.attempt or self._prediction()) and not self.present:
             repl.say("this step waits for you: skip moves on without it", "class:hint")
         elif verb == "next":
             await self.next(repl)
@@ -282,6 +282,7 @@ class LessonDriver:
         if self.present:  # one step, one screen: its narration, its transcript, the panel
             repl.clear_screen()
             self._show_step(repl)
+        self.attempt = None  # on a projector, an exercise's step runs its solution
         completed = await self._run_step(repl, quiet=False)
         self.expected = await repl.refresh()
         self.warned = False
