@@ -316,18 +316,18 @@ def _names_shortened(view: FdView, over: int) -> FdView:
 
 
 def _files_line(files: tuple[FileView, ...]) -> Fragments:
-    if not files:
+    """The files on disk now: one the session made and that was unlinked since is left out, as in `ls`."""
+    present = [f for f in files if f.kind != "missing"]
+    if not present:
         return [("class:dim", "socket files: none")]
     line: Fragments = [("class:dim", "socket files:")]
-    for file in (f for f in files if f.kind != "missing"):
+    for file in present:
         line.append(("", f"  {file.path}"))
         line.append(_file_status(file))
     return line
 
 
 def _file_status(file: FileView) -> tuple[str, str]:
-    if file.kind == "missing":
-        return ("class:dim", " (removed)")
     if file.kind == "other":
         return ("class:dim", " (not a socket)")
     if file.bound and file.owner:

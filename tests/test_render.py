@@ -204,6 +204,14 @@ def test_a_long_socket_name_gives_way_to_the_queue_and_the_blocked_call(width, h
     assert "…" in listener and all(cells(row) <= width for row in rows)
 
 
+def test_socket_files_says_none_when_every_file_was_removed():
+    """After `unlink srv.sock` the line read `socket files:` with nothing after it."""
+    table = SocketTable({10: sock(10, state=10, name=b"srv.sock", vfs=(1, 99))}, False)
+    procs = [ProcessFacts("server", 100, 0, True, None, {3: FdTarget(3, 10, None)}, TaskState("S", 0, (0,), None))]
+    rows = plain(panel_lines(build(procs, table, [("/scratch/srv.sock", None)], "/scratch"), 80)).splitlines()
+    assert rows[-1] == "socket files: none"
+
+
 def test_compact_panel_folds_idle_processes_without_sockets_to_one_line():
     table = SocketTable({}, False)
     procs = [ProcessFacts(n, 10 + i, 0, n == "a", None, {}, TaskState("S", 0, (0,), None))
