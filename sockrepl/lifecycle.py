@@ -28,7 +28,7 @@ EXIT_NO_RESOURCES = 71   # the system refused a process or a thread (EX_OSERR)
 EXIT_IO = 74             # a standard stream cannot be read or written (EX_IOERR)
 EXIT_READER_GONE = 141   # the reader of stdout went away (`| head -1`), as a SIGPIPE death would say
 
-ENDING_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+ENDING_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGQUIT)  # SIGQUIT: Ctrl-\
 ERRORS = "sockrepl-escape"
 codecs.register_error(ERRORS, escape_unencodable)
 
@@ -126,7 +126,7 @@ def prepare_streams() -> list[int]:
 
 
 class StopOnSignal:
-    """SIGTERM, SIGHUP or SIGINT ends sockrepl once, cleanly.
+    """SIGTERM, SIGHUP, SIGINT or SIGQUIT ends sockrepl once, cleanly.
 
     Installed before anything is created; until `arm()` a signal is only recorded,
     so it cannot strike between creating the scratch directory and the `try` that

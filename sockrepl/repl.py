@@ -348,7 +348,8 @@ class Repl:
             self.prompt.app.invalidate()
 
     def _stop(self, signum: int) -> None:
-        """SIGTERM / SIGHUP: leave as on Ctrl-D, with the full cleanup, cutting short a wait or a lesson step."""
+        """SIGTERM / SIGHUP / SIGQUIT (Ctrl-\\ while a line runs): leave as on Ctrl-D, with the full cleanup,
+        cutting short a wait or a lesson step."""
         self.stopping = True
         if self.stopped_by is None:  # a closing terminal sends SIGHUP then SIGTERM: the first one says why
             self.stopped_by = signum
@@ -390,7 +391,7 @@ class Repl:
 
     async def run(self) -> int:
         self.loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGHUP):
+        for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
             self.loop.add_signal_handler(signum, self._stop, signum)
         self._line_starts()
         try:

@@ -39,6 +39,7 @@ from sockrepl.events import (
     UsageError,
     View,
 )
+from sockrepl.lifecycle import ENDING_SIGNALS
 from sockrepl.limits import SENDING, Limits
 from sockrepl.process import Worker, WorkerGone, start_workers
 from sockrepl.state import ExportJob, Snapshot, TimelineView, Typed, take_snapshot
@@ -48,7 +49,7 @@ SETTLE_SECONDS = 2.0
 IDLE_SYSCALLS = {("read", 0), ("write", 1)}  # the worker waiting for, or answering, the session
 STOPS = {signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU}
 HARMLESS = {signal.SIGCHLD, signal.SIGURG, signal.SIGWINCH}  # ignored by default; every other default kills
-CLEANUP_SHIELD = {signal.SIGTERM, signal.SIGHUP, signal.SIGINT}
+CLEANUP_SHIELD = set(ENDING_SIGNALS)
 SCREEN_COMMANDS = {"panel", "clear"}  # the interactive front end's; a script has no screen
 SESSION_COMMANDS = {"spawn", "use", "ps", "kill", "state", "ss", "ls", "help", "man", "exit", "step",
                     "timeline", "export", *LESSON_COMMANDS, *SCREEN_COMMANDS}

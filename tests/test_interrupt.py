@@ -5,6 +5,7 @@ import signal
 import termios
 import time
 
+import pexpect
 from conftest import gone, wait_until
 from test_repl import Terminal, phone_setup, term  # noqa: F401  (term is a fixture)
 
@@ -53,6 +54,20 @@ def test_sigterm_during_a_wait_cleans_up_at_once(term):  # noqa: F811
     running_a_line(term)
     term.child.kill(signal.SIGTERM)
     wait_until(lambda: all(gone(pid) for pid in pids) and not os.path.exists(scratch), 3, "the cleanup")
+
+
+def test_ctrl_backslash_while_a_line_runs_quits_with_the_full_cleanup(term):  # noqa: F811
+    """The terminal turns Ctrl-\\ into SIGQUIT while a line runs: it killed sockrepl and left the scratch dir."""
+    phone_setup(term)
+    term.type("accept 3", r"<unfinished \.\.\.>")
+    pids, scratch = term.pids(), term.scratch()
+    term.type("wait server 30")
+    running_a_line(term)
+    term.child.send("\x1c")
+    wait_until(lambda: all(gone(pid) for pid in pids) and not os.path.exists(scratch), 5, "the cleanup")
+    term.child.expect(pexpect.EOF, timeout=10)
+    term.child.close()
+    assert (term.child.exitstatus, term.child.signalstatus) == (128 + signal.SIGQUIT, None)
 
 
 def test_ctrl_c_stops_a_lesson_step(tmp_path):
