@@ -2,6 +2,7 @@
 
 import os
 import re
+import signal
 import socket
 import sys
 import time
@@ -69,8 +70,16 @@ class Terminal:
     def scratch(self) -> str:
         return re.search(r"scratch directory (\S+)", self.seen).group(1)
 
-    def close(self):
-        if self.child.isalive():
+    def close(self, seconds=15.0):
+        """SIGTERM, then sockrepl's own cleanup, read to the end: pexpect's terminate() sends SIGKILL
+        after 0.1 s, which on a loaded machine cut that cleanup short and left a scratch directory."""
+        if not self.child.isalive():
+            return
+        self.child.kill(signal.SIGTERM)
+        try:
+            self.child.expect(pexpect.EOF, timeout=seconds)  # the terminal closes as sockrepl exits
+            self.child.wait()
+        except pexpect.TIMEOUT:
             self.child.terminate(force=True)
 
 
