@@ -9,6 +9,8 @@ without waiting for a key, and the panel is redrawn from the new snapshot.
 import asyncio
 import concurrent.futures
 import contextlib
+import io
+import re
 import signal
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
@@ -17,11 +19,14 @@ from prompt_toolkit import PromptSession
 from prompt_toolkit.application import run_in_terminal
 from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
 from prompt_toolkit.completion import Completer, Completion
+from prompt_toolkit.data_structures import Size
 from prompt_toolkit.filters import Condition
 from prompt_toolkit.formatted_text import ANSI, FormattedText, StyleAndTextTuples, to_formatted_text
 from prompt_toolkit.key_binding import KeyBindings
 from prompt_toolkit.keys import Keys
 from prompt_toolkit.lexers import Lexer
+from prompt_toolkit.output import ColorDepth
+from prompt_toolkit.output.vt100 import Vt100_Output
 from prompt_toolkit.renderer import print_formatted_text
 from prompt_toolkit.shortcuts import CompleteStyle
 from prompt_toolkit.styles import Style, default_pygments_style, default_ui_style, merge_styles
@@ -34,6 +39,7 @@ from sockrepl.fit import cells, fit, hanging
 from sockrepl.history import AtomicFileHistory, history_path
 from sockrepl.lesson_driver import LessonDriver
 from sockrepl.lifecycle import crash_report
+from sockrepl.pager import page
 from sockrepl.panel import PanelMode, panel_lines
 from sockrepl.render import event_lines
 from sockrepl.state import Snapshot
@@ -70,6 +76,14 @@ def key_line(keys: list[tuple[str, str, int]], width: int) -> list[tuple[str, st
             line.append(("class:keys", key))
         line.append(("class:dim" if not key else "", text))
     return line
+
+
+def ansi_text(fragments: StyleAndTextTuples, depth: ColorDepth) -> str:
+    """`fragments` as a terminal would receive them (for a pager): SGR colours, no cursor moves."""
+    buffer = io.StringIO()
+    output = Vt100_Output(buffer, lambda: Size(rows=24, columns=80), term="xterm-256color")
+    print_formatted_text(output, [*fragments, ("", "\n")], PRINT_STYLE, color_depth=depth)
+    return re.sub(r"\x1b\[\?7[hl]", "", buffer.getvalue()).replace("\r\n", "\n")  # less -R shows only SGR
 
 
 def join_lines(lines) -> FormattedText:
@@ -171,14 +185,36 @@ class Repl:
         return Context(tuple(p.name for p in snap.processes), snap.current, fds,
                        tuple(f.path for f in snap.files), lessons)
 
-    def print_events(self, events) -> None:
+    def print_events(self, events, pageable: bool = False) -> None:
+        """`pageable`: the answer to a line the user typed, paged when taller than the screen."""
         width = self.prompt.app.output.get_size().columns
-        self.print_lines([wrapped for event in carried_out(events) for line in event_lines(event, width)
-                          for wrapped in hanging(line, width)])
+        lines = [wrapped for event in carried_out(events) for line in event_lines(event, width)
+                 for wrapped in hanging(line, width)]
+        if pageable:
+            self.show_lines(lines)
+        else:
+            self.print_lines(lines)
 
     def print_lines(self, lines) -> None:
         if lines:
             self._print(join_lines(lines))
+
+    def show_lines(self, lines: list) -> None:
+        """Long output (help, man, a big state) through the pager, as git and pgcli do; short output printed."""
+        output = self.prompt.app.output
+        rows = output.get_size().rows
+        if len(lines) <= rows - 2:
+            self.print_lines(lines)
+            return
+        text = ansi_text(join_lines(lines), output.get_default_color_depth())
+
+        def show() -> None:
+            page(text, rows)
+
+        if self.prompt.app.is_running:
+            self._keep(run_in_terminal(show))
+        else:
+            show()
 
     def clear_screen(self) -> None:
         """Between prompts: a blank screen, the cursor at the top (the panel is drawn with the next prompt)."""
@@ -316,7 +352,7 @@ class Repl:
         if echo:
             self.say(f"{self.current() or 'sockrepl'}> {line}", "class:dim")
         run = self.engine.run_line(line)
-        self.print_events(await asyncio.wrap_future(run.events))
+        self.print_events(await asyncio.wrap_future(run.events), pageable=True)
         self._show_snapshot(await asyncio.wrap_future(run.snapshot))
 
     async def contained(self, line: str) -> None:

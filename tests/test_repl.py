@@ -16,9 +16,10 @@ from conftest import gone, wait_until
 class Terminal:
     """sockrepl in a pty of the given size; `screen()` is what the user sees."""
 
-    def __init__(self, tmp_path, columns=80, rows=24, args=()):
+    def __init__(self, tmp_path, columns=80, rows=24, args=(), pager="cat"):
+        """`pager`: $PAGER; `cat` by default, so that long output lands on the screen as it did unpaged."""
         env = {**os.environ, "XDG_STATE_HOME": str(tmp_path), "TERM": "xterm-256color", "COLUMNS": str(columns),
-               "LINES": str(rows), "NO_COLOR": ""}
+               "LINES": str(rows), "NO_COLOR": "", "PAGER": pager}
         self.child = pexpect.spawn(sys.executable, ["-m", "sockrepl", *args], dimensions=(rows, columns), env=env,
                                    encoding="utf-8", codec_errors="replace")
         self.screen = pyte.Screen(columns, rows)

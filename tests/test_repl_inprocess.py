@@ -116,7 +116,7 @@ BUG_REPORT = ("sockrepl failed on ps: ZeroDivisionError: division by zero — a 
 def test_a_crash_in_one_command_does_not_end_the_repl(tmp_path, monkeypatch):
     _a_bug_in_ps(monkeypatch)
     shown = []
-    monkeypatch.setattr(Repl, "print_events", lambda self, events: shown.extend(events))
+    monkeypatch.setattr(Repl, "print_events", lambda self, events, pageable=False: shown.extend(events))
 
     async def script(repl, type):
         type("ps\r")

@@ -1,0 +1,82 @@
+"""Long output in the REPL goes through $PAGER (else less -R, else a built-in pager); short output does not."""
+
+import os
+import subprocess
+import sys
+import time
+
+from test_repl import Terminal
+
+
+def paged(tmp_path, name):
+    """A $PAGER that copies what it is given into a file: what was paged, byte for byte."""
+    return str(tmp_path / name), f"cat > {tmp_path / name}"
+
+
+def paged_text(term, into, needle, seconds=10.0):
+    """What the pager was given, once it holds `needle` (the pty is read meanwhile, CPR answered)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        term.pump(0.05)
+        if os.path.exists(into):
+            with open(into) as file:
+                text = file.read()
+            if needle in text:
+                return text
+    raise AssertionError(f"{needle!r} never reached the pager:\n{term.text()}")
+
+
+def test_help_taller_than_the_screen_goes_through_the_pager_and_short_output_does_not(tmp_path):
+    into, pager = paged(tmp_path, "paged")
+    term = Terminal(tmp_path, 80, 24, pager=pager)
+    try:
+        term.wait_for(r"^p1>")
+        term.type("ps", r"\* p1 ")
+        assert not os.path.exists(into)  # a short answer is printed, not paged
+        term.type("help")
+        text = paged_text(term, into, "man CALL: a call")
+        assert "spawn [--user USER]" in text and "\x1b[?7h" not in text
+        assert text.count("\n") > 24
+        term.type("ps", r"(?s)p1> ps.*\* p1 .*\* p1 ")  # the prompt came back, and the REPL goes on
+        assert "man CALL: a call" not in term.transcript()  # it reached the pager only
+    finally:
+        term.close()
+
+
+def test_text_in_the_pager_stays_escaped(tmp_path):
+    into, pager = paged(tmp_path, "paged")
+    term = Terminal(tmp_path, 80, 24, pager=pager)
+    try:
+        term.wait_for(r"^p1>")
+        term.type("socket AF_UNIX SOCK_DGRAM", r"= 3")
+        term.type('bind 3 "\\e]0;owned\\a\\e[2J.sock"', r"= 0")
+        for _ in range(22):  # the timeline grows taller than the screen with the bind in it
+            term.type("getsockname 3", r"= 0")
+        term.type("timeline")
+        text = paged_text(term, into, "getsockname")
+        assert "owned" in text and "\x1b]" not in text and "\x1b[2J" not in text
+    finally:
+        term.close()
+
+
+def test_less_pages_help_and_q_gives_the_prompt_back(tmp_path):
+    term = Terminal(tmp_path, 80, 24, pager="less -R")
+    try:
+        term.wait_for(r"^p1>")
+        term.child.send("\x1bOP")  # F1, while the prompt is up
+        term.wait_for(r"^:|\(END\)")
+        assert "processes" in term.text() and "man CALL" not in term.text()
+        term.child.send("q")
+        term.wait_for(r"^p1>\s*$")
+        term.type("ps", r"\* p1 ")
+    finally:
+        term.close()
+
+
+def test_sockrepl_run_never_pages(tmp_path):
+    into, pager = paged(tmp_path, "paged")
+    script = tmp_path / "script"
+    script.write_text("help\n")
+    done = subprocess.run([sys.executable, "-m", "sockrepl", "run", str(script)], capture_output=True, text=True,
+                          env={**os.environ, "PAGER": pager}, timeout=30)
+    assert "man CALL: a call" in done.stdout and not os.path.exists(into)
