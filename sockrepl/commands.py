@@ -234,7 +234,8 @@ _command("why", "inspection", "why the last call blocked, failed or surprised: t
              "Try: fill a listen(3, 1) queue until a third connect blocks, then why; or send on a connection the "
              "server has not accepted yet while the server waits in recv on another.",
          ))
-_command("help", "inspection", "list the commands, or show one command's usage",
+_command("help", "inspection", "the commands on one screen; help COMMAND: one command; help GROUP or "
+         "help all: usages too",
          [P("topic", "word", None)], example="help bind")
 _command("man", "inspection", "a system call's manual in short: signature, return value, errors",
          [P("topic", "word")], example="man accept")

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 
 from sockrepl import constants as C
-from sockrepl.commands import ALIASES, REGISTRY, Param
+from sockrepl.commands import ALIASES, GROUPS, REGISTRY, Param
 
 WORD_BREAK = re.compile(r"[\s,()|]")
 PREFIX = re.compile(r"^\s*([A-Za-z_][\w.-]*)\s*[:>]\s+")
@@ -120,6 +120,9 @@ def _for_params(params: list[Param], command: str, process: str | None, context:
         elif kind == "word" and command in ("help", "man"):
             pool = REGISTRY.values() if command == "help" else (s for s in REGISTRY.values() if s.syscall)
             out += [(s.name, s.summary) for s in pool]
+            if command == "help":
+                out += [(group, "its commands with their usage") for group in GROUPS if group not in REGISTRY]
+                out += [("all", "every command with its usage"), ("syntax", "strings, constants, addresses")]
         elif kind == "word" and command == "lesson":
             out += [(name, "lesson") for name in ("list", *context.lessons)]
         else:

@@ -9,6 +9,7 @@ import textwrap
 from sockrepl import panel
 from sockrepl.commands import ALIASES, GROUPS, REGISTRY, commands_in_group
 from sockrepl.events import View
+from sockrepl.fit import wrap
 
 SYNTAX_HELP = """\
 Commands run in the current process (the prompt names it); NAME: COMMAND runs one in another.
@@ -19,9 +20,18 @@ Addresses:                 srv.sock (in the scratch directory), /tmp/x.sock, @ab
 Lines starting with # are comments."""
 
 
+OVERVIEW_LABELS = {"stream": "stream (phone)", "datagram": "datagram (mail)", "files": "socket files"}
+OVERVIEW_HINT = ("help COMMAND: one command · help GROUP (e.g. help stream): its commands with their usage · "
+                 "help all · help syntax · man CALL: a call")
+
+
 def help_lines(topic: str | None, width: int = 80) -> list:
     if topic in (None, ""):
         return _overview(width)
+    if topic == "all":
+        return _listing(GROUPS, width)
+    if topic in GROUPS:
+        return _listing([topic], width)
     if topic == "syntax":
         return [[("", line)] for line in SYNTAX_HELP.splitlines()]
     name = ALIASES.get(topic, topic)
@@ -44,11 +54,24 @@ def help_lines(topic: str | None, width: int = 80) -> list:
 
 
 def _overview(width: int) -> list:
-    """Commands by group; a summary that does not fit beside its usage goes under it."""
+    """One screen (the panel below it): each group's command names, wrapped at words under the names."""
+    column = max(len(label) for label in (OVERVIEW_LABELS.get(group, group) for group in GROUPS)) + 2
+    lines = []
+    for group in GROUPS:
+        names = " ".join(spec.name for spec in commands_in_group(group))
+        label = OVERVIEW_LABELS.get(group, group).ljust(column - 1)  # wrap() puts a space after it
+        for index, line in enumerate(wrap(names, width, label, " " * column)):
+            lines.append([("class:heading", line[:column]), ("", line[column:])] if index == 0 else [("", line)])
+    lines += [[("class:hint", line)] for line in wrap(OVERVIEW_HINT, width, "", "  ")]
+    return lines
+
+
+def _listing(groups, width: int) -> list:
+    """Commands by group with usage and summary; a summary that does not fit beside its usage goes under it."""
     lines = []
     column = min(max(len(s.usage) for s in REGISTRY.values()) + 4, 34)
-    for group, title in GROUPS.items():
-        lines.append([("class:heading", title)])
+    for group in groups:
+        lines.append([("class:heading", GROUPS[group])])
         for spec in commands_in_group(group):
             usage = f"  {spec.usage}"
             if len(usage) + 1 > column:

@@ -26,6 +26,22 @@ def paged_text(term, into, needle, seconds=10.0):
     raise AssertionError(f"{needle!r} never reached the pager:\n{term.text()}")
 
 
+def test_help_and_f1_are_one_screen_beside_the_panel_at_80x24(tmp_path):
+    into, pager = paged(tmp_path, "paged")
+    term = Terminal(tmp_path, 80, 24, pager=pager)
+    try:
+        term.wait_for(r"^p1>")
+        term.child.send("\x1bOP")  # F1
+        term.wait_for(r"(?s)^processes .*man CALL: a call\np1>.*state, from the kernel.* F1 ")  # all of it at once
+        rows = term.rows()
+        overview = rows.index(next(row for row in rows if row.startswith("processes ")))
+        assert rows[overview + 1].startswith("sockets ") and "panel clear step export exit" in term.text()
+        term.type("help stream", r"^  accept FD")
+        assert not os.path.exists(into)
+    finally:
+        term.close()
+
+
 def test_help_taller_than_the_screen_goes_through_the_pager_and_short_output_does_not(tmp_path):
     into, pager = paged(tmp_path, "paged")
     term = Terminal(tmp_path, 80, 24, pager=pager)
@@ -33,7 +49,7 @@ def test_help_taller_than_the_screen_goes_through_the_pager_and_short_output_doe
         term.wait_for(r"^p1>")
         term.type("ps", r"\* p1 ")
         assert not os.path.exists(into)  # a short answer is printed, not paged
-        term.type("help")
+        term.type("help all")
         text = paged_text(term, into, "man CALL: a call")
         assert "spawn [--user USER]" in text and "\x1b[?7h" not in text
         assert text.count("\n") > 24
@@ -59,12 +75,11 @@ def test_text_in_the_pager_stays_escaped(tmp_path):
         term.close()
 
 
-def test_less_pages_help_and_q_gives_the_prompt_back(tmp_path):
+def test_less_pages_help_all_and_q_gives_the_prompt_back(tmp_path):
     term = Terminal(tmp_path, 80, 24, pager="less -R")
     try:
         term.wait_for(r"^p1>")
-        term.child.send("\x1bOP")  # F1, while the prompt is up
-        term.wait_for(r"^:|\(END\)")
+        term.type("help all", r"^:|\(END\)")
         assert "processes" in term.text() and "man CALL" not in term.text()
         term.child.send("q")
         term.wait_for(r"^p1>\s*$")

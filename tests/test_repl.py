@@ -175,7 +175,7 @@ def test_errors_are_explained_never_a_traceback(term):
 
 def test_help_and_man(term):
     term.type("help", r"man CALL: a call")
-    assert "stream: the phone" in term.transcript() and "datagram: the mail" in term.transcript()
+    assert "stream (phone)" in term.transcript() and "datagram (mail)" in term.transcript()
     term.type("man accept", r"accept\(2\)")
     assert "EINVAL" in term.text()
     assert all(len(row) <= 80 for row in term.rows())
