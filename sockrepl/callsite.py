@@ -27,7 +27,7 @@ class Site:
     queued: tuple[int, ...] = ()  # a listener's pending callers (their inodes): a close resets them
 
 
-def at_start(pid: int, command: Command, scratch: Path) -> Site:
+def at_start(pid: int, command: Command, scratch: Path, net: kernel.NetView = kernel.HOST) -> Site:
     """Read before the call runs: after a close, the fd says nothing any more."""
     fd = command.args.get("fd")
     inode = kernel.socket_inode(pid, fd) if isinstance(fd, int) else None
@@ -36,19 +36,19 @@ def at_start(pid: int, command: Command, scratch: Path) -> Site:
     address = command.args.get("addr")
     if command.name in ("connect", "sendto") and isinstance(address, bytes):
         try:
-            table = kernel.read_unix_sockets()  # which socket an address leads to: only a dump says
+            table = kernel.read_unix_sockets(net)  # which socket an address leads to: only a dump says
         except OSError:
             return Site(inode, None)
         return Site(inode, None if table.limited else _bound_to(address, table, scratch))
-    sock = kernel.read_unix_socket(inode)
+    sock = kernel.read_unix_socket(inode, net)
     if sock is None:
         return Site(inode, None)
     return Site(inode, sock.peer or None, sock.icons)
 
 
-def accepted_peer(inode: int) -> int | None:
+def accepted_peer(inode: int, net: kernel.NetView = kernel.HOST) -> int | None:
     """The caller's socket an accepted socket is connected to (the kernel's UNIX_DIAG_PEER)."""
-    sock = kernel.read_unix_socket(inode)
+    sock = kernel.read_unix_socket(inode, net)
     return sock.peer or None if sock else None
 
 

@@ -88,10 +88,10 @@ class Engine:
 
         return LineRun(events, self.submit(job))
 
-    def reset(self, limits: Limits | None = None) -> list:
-        """A fresh session in place of the current one (a lesson's: with its limits); call it from a job."""
+    def reset(self, limits: Limits | None = None, private_network: bool = False) -> list:
+        """A fresh session in place of the current one (a lesson's: with its limits and network); call it from a job."""
         events = self.session.close()
-        self.session = Session(interactive=True, limits=limits)
+        self.session = Session(interactive=True, limits=limits, private_network=private_network)
         return events
 
     def interrupt_wait(self) -> None:

@@ -9,6 +9,7 @@ an ordinary event here: the readers return None instead of raising.
 from __future__ import annotations
 
 import errno
+import itertools
 import os
 import re
 import socket
@@ -43,6 +44,22 @@ class UnixSocket:
 class SocketTable:
     sockets: dict[int, UnixSocket]  # by inode
     limited: bool                   # read from /proc/net/unix: no queues, no peers
+
+
+@dataclass(frozen=True)
+class NetView:
+    """Which network namespace's AF_UNIX sockets to read (abstract names live per namespace).
+
+    The host's by default; a lesson's private one through a sock_diag socket made inside
+    it (a netlink socket answers for the namespace it was made in) and the /proc/net/unix
+    of a process inside it.
+    """
+
+    diag: socket.socket | None = None  # None: a fresh one, in sockrepl's own namespace
+    proc_net_unix: str | None = "/proc/net/unix"  # None: no process is inside, so no socket either
+
+
+HOST = NetView()
 
 
 # --- NETLINK_SOCK_DIAG --------------------------------------------------------
@@ -130,12 +147,27 @@ def _parse_batch(buf: memoryview, size: int, seq: int, out: dict) -> bool:
     return False
 
 
-def _dump_netlink() -> dict[int, UnixSocket]:
+_sequence = itertools.count(1)
+
+
+def _diag_socket(net: NetView) -> socket.socket:
+    """A NETLINK_SOCK_DIAG socket for `net`: a fresh one for the host, the namespace's own otherwise."""
+    if net.diag is not None:
+        return socket.socket(fileno=os.dup(net.diag.fileno()))  # closing it leaves the namespace's open
+    return socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, 4)
+
+
+def _next_seq() -> int:
+    """A new sequence number each time: a kept socket may still hold the rest of an earlier, cut-short dump."""
+    return (os.getpid() + next(_sequence)) & 0x7FFFFFFF or 1
+
+
+def _dump_netlink(net: NetView) -> dict[int, UnixSocket]:
     out: dict[int, UnixSocket] = {}
-    seq = os.getpid() & 0x7FFFFFFF or 1
+    seq = _next_seq()
     buf = bytearray(_BUFSIZE)
     view = memoryview(buf)
-    with socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, 4) as nl:  # NETLINK_SOCK_DIAG
+    with _diag_socket(net) as nl:
         nl.settimeout(2.0)                           # never hang the REPL on a dump
         nl.send(_request(seq))
         while True:
@@ -146,33 +178,36 @@ def _dump_netlink() -> dict[int, UnixSocket]:
                 return out
 
 
-def read_unix_socket(inode: int) -> UnixSocket | None:
+def read_unix_socket(inode: int, net: NetView = HOST) -> UnixSocket | None:
     """One socket by its inode (sock_diag's exact lookup: no dump); None if it is gone or unreadable."""
     out: dict[int, UnixSocket] = {}
-    seq = os.getpid() & 0x7FFFFFFF or 1
+    seq = _next_seq()
     buf = bytearray(_BUFSIZE)
     try:
-        with socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, 4) as nl:
+        with _diag_socket(net) as nl:
             nl.settimeout(2.0)
             nl.send(_request(seq, inode))
-            size = nl.recv_into(buf, 0, socket.MSG_TRUNC)
-            if size <= _BUFSIZE:
-                _parse_batch(memoryview(buf), size, seq, out)
+            while inode not in out:
+                size = nl.recv_into(buf, 0, socket.MSG_TRUNC)
+                if size > _BUFSIZE or _parse_batch(memoryview(buf), size, seq, out):
+                    break
     except (OSError, struct.error):
         return None
     return out.get(inode)
 
 
-def read_unix_sockets() -> SocketTable:
-    """One NETLINK_SOCK_DIAG dump of every AF_UNIX socket (what `ss -xa` shows).
+def read_unix_sockets(net: NetView = HOST) -> SocketTable:
+    """One NETLINK_SOCK_DIAG dump of every AF_UNIX socket in `net` (what `ss -xa` shows there).
 
     Falls back to /proc/net/unix (limited=True: no queues, peers, uid, vfs) when
     the netlink socket cannot be opened or the dump fails, e.g. in a sandbox.
     """
     try:
-        return SocketTable(_dump_netlink(), False)
+        return SocketTable(_dump_netlink(net), False)
     except (OSError, struct.error):
-        with open("/proc/net/unix", encoding="utf-8", errors="surrogateescape") as f:
+        if net.proc_net_unix is None:
+            return SocketTable({}, True)
+        with open(net.proc_net_unix, encoding="utf-8", errors="surrogateescape") as f:
             return SocketTable(parse_proc_net_unix(f.read()), True)
 
 

@@ -242,16 +242,17 @@ class LessonDriver:
         if self.present:  # the old transcript does not belong to the new screen
             repl.clear_screen()
 
-        def fresh_session(_old) -> str:
-            """On the engine thread: a new session, and where its scratch directory is."""
-            repl.engine.reset(LESSON)
-            return str(repl.engine.session.scratch)
+        def fresh_session(_old) -> tuple[str, bool]:
+            """On the engine thread: a new session, where its scratch directory is, and whether its network is private."""
+            repl.engine.reset(LESSON, private_network=True)
+            return str(repl.engine.session.scratch), repl.engine.session.namespace is not None
 
-        scratch = visible(await asyncio.wrap_future(repl.engine.submit(fresh_session)))
+        where, private = await asyncio.wrap_future(repl.engine.submit(fresh_session))
+        scratch = visible(where)
         repl.say(f"sockrepl: scratch directory {scratch} (a fresh session; relative paths live here)")
         if intro:
             repl.show_markdown(f"# {self.lesson.title}\n\n{self.lesson.intro}")
-            if uses_abstract_names(a.command for step in self.lesson.steps for a in step.actions):
+            if not private and uses_abstract_names(a.command for step in self.lesson.steps for a in step.actions):
                 repl.say(SHARED_NAMES, "class:warn")
         if upto:
             repl.say(f"replaying steps 1–{upto} in a fresh session (the kernel cannot undo)…", "class:dim")

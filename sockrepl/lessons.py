@@ -335,7 +335,7 @@ def check_lesson(lesson: Lesson) -> CheckResult:
 
     result = CheckResult(lesson)
     started = time.monotonic()
-    session = Session(limits=LESSON)
+    session = Session(limits=LESSON, private_network=True)
     try:
         for number, step in enumerate(lesson.steps, 1):
             mismatch = _check_step(session, step, lesson.path, result.transcript)

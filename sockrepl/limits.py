@@ -34,11 +34,12 @@ class Limits:
 
 
 SHARED_NAMES = ("this lesson uses abstract @names: they are shared with every program on this machine "
-                "(lessons do not run in a private network namespace), so it can meet, or be met by, others' sockets")
+                "(the kernel refused sockrepl a private network namespace here), so it can meet, "
+                "or be met by, others' sockets")
 
 
 def uses_abstract_names(commands: Iterable[Command]) -> bool:
-    """Whether any command names an abstract address (what a lesson says when it opens)."""
+    """Whether any command names an abstract address (a lesson without a private network says so when it opens)."""
     return any(isinstance(c.args.get("addr"), bytes) and c.args["addr"].startswith(b"\0") for c in commands)
 
 

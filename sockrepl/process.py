@@ -10,10 +10,12 @@ import json
 import os
 import select
 import signal
+import socket
 import subprocess
 import sys
 import time
 from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 
 from sockrepl.commands import Command
@@ -23,6 +25,48 @@ BYTE_FIELDS = ("addr", "data", "path")  # as worker.BYTE_FIELDS: the worker is s
 WORKER_SCRIPT = str(Path(__file__).with_name("worker.py"))
 HELLO_SECONDS = 10.0
 READ_SIZE = 1 << 20
+
+
+@dataclass(frozen=True)
+class Namespace:
+    """A lesson's private network namespace, kept open by these fds for as long as the session lasts."""
+
+    diag: socket.socket     # a NETLINK_SOCK_DIAG socket made inside: it reports this namespace's sockets
+    joins: tuple[int, ...]  # /proc/PID/ns/user (not for root) and /proc/PID/ns/net, for workers to enter
+
+    def close(self) -> None:
+        self.diag.close()
+        for fd in self.joins:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+def make_namespace() -> Namespace | None:
+    """A private network namespace made by a short-lived worker; None where the kernel refuses one."""
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        popen = subprocess.Popen(
+            [sys.executable, "-I", "-S", WORKER_SCRIPT, "namespace", str(theirs.fileno())],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            pass_fds=(theirs.fileno(),), start_new_session=True,
+        )
+        theirs.close()
+        ours.settimeout(HELLO_SECONDS)
+        try:
+            message, fds, _flags, _address = socket.recv_fds(ours, 16, 3)
+        except OSError:
+            message, fds = b"", []
+        finally:
+            try:
+                popen.wait(timeout=HELLO_SECONDS)
+            except subprocess.TimeoutExpired:
+                popen.kill()
+                popen.wait()
+    if message != b"ok" or len(fds) < 2:
+        for fd in fds:
+            os.close(fd)
+        return None
+    return Namespace(socket.socket(fileno=fds[0]), tuple(fds[1:]))
 
 
 class WorkerGone(Exception):
@@ -163,12 +207,14 @@ def _decode_reply(line: bytes) -> dict:
 
 
 def start_workers(names: list[str], cwd: Path, uid: int | None = None, gid: int | None = None,
-                  fd_limit: int = 0) -> list[Worker]:
+                  fd_limit: int = 0, namespace: Namespace | None = None) -> list[Worker]:
     """Start all at once, then wait for each one's hello (which says it is ready).
 
-    `fd_limit`: the workers' RLIMIT_NOFILE (0: sockrepl's own).
+    `fd_limit`: the workers' RLIMIT_NOFILE (0: sockrepl's own). `namespace`: the lesson's, which they enter.
     """
-    argv = [sys.executable, "-I", "-S", WORKER_SCRIPT, str(os.getpid()), str(fd_limit)]
+    joins = namespace.joins if namespace else ()
+    argv = [sys.executable, "-I", "-S", WORKER_SCRIPT, str(os.getpid()), str(fd_limit),
+            ",".join(map(str, joins)) or "-"]
     if uid is not None:
         argv += [str(uid), str(gid)]
     workers: list[Worker] = []
@@ -176,7 +222,7 @@ def start_workers(names: list[str], cwd: Path, uid: int | None = None, gid: int 
         for name in names:
             popen = subprocess.Popen(
                 argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                cwd=cwd, start_new_session=True, close_fds=True, bufsize=0,
+                cwd=cwd, start_new_session=True, close_fds=True, bufsize=0, pass_fds=joins,
             )
             workers.append(Worker(name, popen))
         deadline = time.monotonic() + HELLO_SECONDS

@@ -41,7 +41,7 @@ from sockrepl.events import (
 )
 from sockrepl.lifecycle import ENDING_SIGNALS
 from sockrepl.limits import SENDING, Limits
-from sockrepl.process import Worker, WorkerGone, start_workers
+from sockrepl.process import Namespace, Worker, WorkerGone, make_namespace, start_workers
 from sockrepl.state import ExportJob, Snapshot, TimelineView, Typed, take_snapshot
 from sockrepl.why import explain_call, target
 
@@ -69,13 +69,17 @@ def blocked_in(task: kernel.TaskState | None) -> tuple[str, int] | None:
 class Session:
     """One learner's processes and files: everything it starts, it also ends (`close`)."""
 
-    def __init__(self, interactive: bool = False, limits: Limits | None = None) -> None:
+    def __init__(self, interactive: bool = False, limits: Limits | None = None,
+                 private_network: bool = False) -> None:
         """`interactive`: a terminal's Ctrl-C can interrupt the current process (hints say so).
 
         `limits`: what a lesson's session may pin in kernel memory (limits.LESSON); None for a plain one.
+        `private_network`: a lesson's processes get a network namespace of their own where the
+        kernel allows it (`namespace` None where it does not), so that its abstract @names are its own.
         """
         self.interactive = interactive
         self.limits = limits
+        self.namespace: Namespace | None = make_namespace() if private_network else None
         self.sent = 0  # bytes handed to send/write/sendto, counted against limits.bytes_sent
         self.scratch = Path(tempfile.mkdtemp(prefix="sockrepl-"))
         self.workers: dict[str, Worker] = {}
@@ -175,7 +179,7 @@ class Session:
                 self._sites.pop(event.process, None)
             peer = site.peer
             if event.command.name == "accept" and sockets and sockets[0]:
-                peer = callsite.accepted_peer(sockets[0])
+                peer = callsite.accepted_peer(sockets[0], self.net)
             self.log.add_call(event, pid, sockets, site.inode, peer, site.queued)
 
     def watch_fds(self) -> list[int]:
@@ -210,6 +214,8 @@ class Session:
         for worker in self.workers.values():
             worker.reap()
         self.workers.clear()
+        if self.namespace:
+            self.namespace.close()
         _remove_socket_files(self.created_files)
         shutil.rmtree(self.scratch, ignore_errors=True)
         return events
@@ -231,7 +237,8 @@ class Session:
             return [UsageError(str(error), "spawn [--user USER] [--unprivileged] NAME...")]
         events: list[Event] = [Notice(note)] if note else []
         try:
-            started = start_workers(names, self.scratch, uid, gid, self.limits.fds_per_process if self.limits else 0)
+            started = start_workers(names, self.scratch, uid, gid, self.limits.fds_per_process if self.limits else 0,
+                                    self.namespace)
         except OSError as error:
             reason = C.errno_text(error.errno) if error.errno else str(error)
             hint = ("the system refuses this user more processes (ulimit -u): kill some, or raise the limit"
@@ -384,7 +391,7 @@ class Session:
             return [UsageError("chmod on the scratch directory itself is refused: it stays private (0700), "
                                "and sockrepl must be able to remove it when you leave",
                                hint="chmod a socket file in it instead, e.g. chmod srv.sock 0500")]
-        self._sites[worker.name] = callsite.at_start(worker.pid, command, self.scratch)
+        self._sites[worker.name] = callsite.at_start(worker.pid, command, self.scratch, self.net)
         return self._run_call(worker, command)
 
     def _run_call(self, worker: Worker, command: Command) -> list[Event]:
@@ -511,6 +518,14 @@ class Session:
         return UsageError(f"no process named {name!r} (processes: {known})", hint=f"spawn {name}")
 
     # ---- inspection ------------------------------------------------------
+
+    @property
+    def net(self) -> kernel.NetView:
+        """Where this session's sockets are read: the host's namespace, or the lesson's own."""
+        if self.namespace is None:
+            return kernel.HOST
+        inside = next((w.pid for w in self.workers.values()), None)
+        return kernel.NetView(self.namespace.diag, f"/proc/{inside}/net/unix" if inside else None)
 
     def snapshot(self, also: tuple[str, ...] = ()) -> Snapshot:
         """The kernel's state now; the first one after a typed command is kept with it (exports check it)."""

@@ -226,7 +226,7 @@ def display_name(name: bytes | None) -> str | None:
 
 def take_snapshot(session, also: tuple[str, ...] = ()) -> Snapshot:
     """The kernel now, through the session; `also`: more paths to show in `files` (what `why` asks about)."""
-    table = kernel.read_unix_sockets()
+    table = kernel.read_unix_sockets(session.net)
     sent = bytes_sent(session.history)
     facts = []
     for worker in session.workers.values():

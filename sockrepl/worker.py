@@ -1,6 +1,7 @@
 """The child process of a session: runs one system call at a time on its own fds.
 
-Started as `python -I -S worker.py PARENT_PID FD_LIMIT [UID GID]` (FD_LIMIT 0: no new limit) with stdin/stdout as
+Started as `python -I -S worker.py PARENT_PID FD_LIMIT JOIN [UID GID]` (FD_LIMIT 0: no new limit; JOIN: the
+fds of a lesson's namespaces to enter, "USERFD,NETFD" or "NETFD", or "-") with stdin/stdout as
 pipes to the session, so fds 0-2 are the tool's and the first socket is fd 3,
 as in a C program. Stdlib only, no imports from sockrepl: it must start fast.
 
@@ -8,6 +9,9 @@ Calls go through libc with ctypes, not Python's socket module, so the worker
 behaves like a C program: one syscall per request, the kernel's return value
 and errno as they are, no PEP 475 retry after EINTR (a SIGINT from the session
 makes a blocked call return -1 EINTR), SIGPIPE at its default action.
+
+`worker.py namespace FD` makes a lesson's private network namespace instead (see
+`make_namespace`) and exits.
 
 Protocol: one JSON object a line each way. Bytes travel as hex strings in the
 fields named in BYTE_FIELDS.
@@ -20,6 +24,7 @@ import json
 import os
 import resource
 import signal
+import socket
 import struct
 import sys
 
@@ -31,6 +36,8 @@ SO_TYPE = 3
 SO_PEERCRED = 17
 MSG_PEEK, MSG_TRUNC = 0x2, 0x20
 PR_SET_PDEATHSIG = 1
+CLONE_NEWUSER, CLONE_NEWNET = 0x10000000, 0x40000000
+NETLINK_SOCK_DIAG = 4
 SOCKADDR_UN_SIZE = 110
 
 libc = ctypes.CDLL(None, use_errno=True)
@@ -308,6 +315,59 @@ def become(uid, gid):
     os.setuid(uid)
 
 
+def make_namespace(channel_fd):
+    """A private network namespace for a lesson, handed to the session over `channel_fd`.
+
+    Abstract names live per network namespace, so a lesson's @names stay its own. Root
+    needs only a new network namespace (uids and SO_PEERCRED stay as they are); anyone
+    else (and root without CAP_SYS_ADMIN) first gets a user namespace that maps their own
+    uid and gid to themselves.
+    The session gets a sock_diag socket made inside (it reports this namespace's sockets)
+    and the namespaces' fds for its workers to enter; "refused" if the kernel says no.
+    """
+    with socket.socket(fileno=channel_fd) as channel:
+        tries = (CLONE_NEWNET, CLONE_NEWUSER | CLONE_NEWNET) if os.geteuid() == 0 else (CLONE_NEWUSER | CLONE_NEWNET,)
+        made = next((flags for flags in tries if libc.unshare(flags) == 0), None)
+        if made is None:
+            channel.send(b"refused")
+            return 0
+        private_user = bool(made & CLONE_NEWUSER)
+        if private_user and not map_own_ids():
+            channel.send(b"refused")
+            return 0
+        kinds = ("user", "net") if private_user else ("net",)
+        joins = [os.open(f"/proc/self/ns/{kind}", os.O_RDONLY) for kind in kinds]
+        diag = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_SOCK_DIAG)
+        socket.send_fds(channel, [b"ok"], [diag.fileno(), *joins])
+    return 0
+
+
+def map_own_ids():
+    """In a new user namespace, map our own uid and gid to themselves; False if the kernel says no.
+
+    A process may map only its own effective ids, gids only once setgroups is off, and
+    uid 0 only with CAP_SETFCAP (root without CAP_SYS_ADMIN usually lacks it too).
+    """
+    try:
+        for name, text in (("setgroups", "deny"), ("uid_map", f"{os.geteuid()} {os.geteuid()} 1"),
+                           ("gid_map", f"{os.getegid()} {os.getegid()} 1")):
+            with open(f"/proc/self/{name}", "w", encoding="ascii") as f:
+                f.write(text)
+    except OSError:
+        return False
+    return True
+
+
+def join(fds):
+    """Enter the lesson's namespaces: the user one first, which grants the right to enter its network one."""
+    kinds = (CLONE_NEWUSER, CLONE_NEWNET) if len(fds) == 2 else (CLONE_NEWNET,)
+    for fd, kind in zip(fds, kinds):
+        if libc.setns(fd, kind) != 0:
+            return False
+        os.close(fd)
+    return True
+
+
 def on_sigint(signum, frame):
     """Caught, so a blocked syscall returns EINTR; the caller reports it."""
 
@@ -323,18 +383,21 @@ def die_with(parent):
 
 
 def main(argv):
+    if argv[1] == "namespace":
+        return make_namespace(int(argv[2]))
     parent, fd_limit = int(argv[1]), int(argv[2])
-    if not die_with(parent):
+    joins = [int(fd) for fd in argv[3].split(",")] if argv[3] != "-" else []
+    if not die_with(parent) or not join(joins):
         return 1
     os.umask(0o022)
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     signal.signal(signal.SIGINT, on_sigint)
     if fd_limit:
         resource.setrlimit(resource.RLIMIT_NOFILE, (fd_limit, fd_limit))
-    if len(argv) > 4:
-        become(int(argv[3]), int(argv[4]))
-        if not die_with(parent):
-            return 1
+    if len(argv) > 5:
+        become(int(argv[4]), int(argv[5]))
+    if (joins or len(argv) > 5) and not die_with(parent):  # a new user namespace or uid cleared it
+        return 1
     write_all(encode_reply({"hello": os.getpid(), "uid": os.getuid(), "gid": os.getgid()}))
     stdin = sys.stdin.buffer
     while True:
