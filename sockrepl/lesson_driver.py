@@ -243,7 +243,7 @@ class LessonDriver:
             repl.clear_screen()
 
         def fresh_session(_old) -> tuple[str, bool]:
-            """On the engine thread: a new session, where its scratch directory is, and whether its network is private."""
+            """On the engine thread: a new session, its scratch directory, and whether its network is private."""
             repl.engine.reset(LESSON, private_network=True)
             return str(repl.engine.session.scratch), repl.engine.session.namespace is not None
 

@@ -360,8 +360,8 @@ def map_own_ids():
 
 def join(fds):
     """Enter the lesson's namespaces: the user one first, which grants the right to enter its network one."""
-    kinds = (CLONE_NEWUSER, CLONE_NEWNET) if len(fds) == 2 else (CLONE_NEWNET,)
-    for fd, kind in zip(fds, kinds):
+    kinds = (CLONE_NEWUSER, CLONE_NEWNET)[-len(fds):] if fds else ()
+    for fd, kind in zip(fds, kinds, strict=True):
         if libc.setns(fd, kind) != 0:
             return False
         os.close(fd)

@@ -1,4 +1,4 @@
-"""A lesson runs in a private network namespace: its abstract @names are its own; a plain session's are the machine's."""
+"""A lesson runs in a private network namespace: its abstract @names are its own; a plain session's are shared."""
 
 import os
 import shutil
@@ -98,4 +98,5 @@ def test_an_unprivileged_lesson_gets_a_user_and_network_namespace(outside):
                          capture_output=True, text=True, timeout=60, cwd="/",
                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).parents[1])})
     # a's connect finds nothing at the name (ECONNREFUSED), so b can bind it; both keep uid 65534
-    assert run.stdout.strip() == repr([True, (3, 0), (-1, 111), (3, 0), (0, 0), [(65534, None), (65534, f"@{NAME}")]]), run.stderr
+    held = [(65534, None), (65534, f"@{NAME}")]
+    assert run.stdout.strip() == repr([True, (3, 0), (-1, 111), (3, 0), (0, 0), held]), run.stderr

@@ -284,7 +284,7 @@ def test_a_signal_to_the_repl_cleans_up_like_ctrl_d(term, how):
 
 
 def test_a_lesson_with_abstract_names_says_they_are_shared_only_where_its_network_cannot_be_private(tmp_path):
-    """Root without CAP_SYS_ADMIN (a container's root): the kernel refuses a network namespace, and a user one mapping uid 0."""
+    """Root without CAP_SYS_ADMIN (a container's): the kernel refuses a network namespace and a user one mapping 0."""
     if os.geteuid() != 0 or not shutil.which("setpriv"):
         pytest.skip("needs root and setpriv to run sockrepl without CAP_SYS_ADMIN")
     drop = "-sys_admin,-setfcap"
