@@ -172,8 +172,8 @@ def test_blocked_shows_in_json(typed):
 
 def test_limited_fallback_is_marked(typed, monkeypatch):
     """Without sock_diag (the real /proc/net/unix instead) the panel says so instead of inventing queues."""
-    def from_proc():
-        with open("/proc/net/unix", encoding="utf-8", errors="surrogateescape") as table:  # any name, machine-wide
+    def from_proc(net=kernel.HOST):
+        with open(net.proc_net_unix, encoding="utf-8", errors="surrogateescape") as table:  # the session's namespace
             return kernel.SocketTable(kernel.parse_proc_net_unix(table.read()), True)
 
     monkeypatch.setattr(kernel, "read_unix_sockets", from_proc)
