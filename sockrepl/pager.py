@@ -73,6 +73,7 @@ def builtin_pager(text: str, rows: int) -> None:
     out = sys.stdout
     shown = max(1, rows - 1)
     out.write("\n".join(lines[:shown]) + "\n")
+    out.flush()  # before raw mode, where a newline no longer returns the carriage
     fd = sys.stdin.fileno()
     if not os.isatty(fd):
         out.write("\n".join(lines[shown:]) + "\n")

@@ -95,3 +95,22 @@ def test_sockrepl_run_never_pages(tmp_path):
     done = subprocess.run([sys.executable, "-m", "sockrepl", "run", str(script)], capture_output=True, text=True,
                           env={**os.environ, "PAGER": pager}, timeout=30)
     assert "man CALL: a call" in done.stdout and not os.path.exists(into)
+
+
+def test_without_pager_or_less_the_built_in_pager_pages_and_ctrl_c_stops_it(tmp_path, monkeypatch):
+    (tmp_path / "bin").mkdir()
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))  # no less to find
+    term = Terminal(tmp_path, 80, 24, pager="")
+    try:
+        term.wait_for(r"^p1>")
+        term.type("help all", r"^-- more: Space next page")
+        assert any(row.startswith("  bind FD PATH ") for row in term.rows())  # each line at the left margin
+        assert "man CALL: a call" not in term.text()
+        term.child.send(" ")
+        term.wait_for(r"^  listen FD BACKLOG")
+        term.child.send("\x03")
+        term.wait_for(r"^p1>\s*$")
+        term.type("ps", r"\* p1 ")
+        assert "man CALL: a call" not in term.transcript()
+    finally:
+        term.close()
