@@ -78,7 +78,7 @@ class Notice:
 
 @dataclass(frozen=True)
 class UsageError:
-    """A line that could not be parsed or run; batch mode exits 2 after one."""
+    """A line that could not be parsed (batch mode exits 2) or was refused, e.g. its process is blocked (exits 1)."""
 
     message: str
     usage: str | None = None
