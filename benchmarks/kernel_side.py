@@ -3,6 +3,7 @@
 import contextlib
 import os
 import resource
+import socket
 import subprocess
 import tempfile
 import time
@@ -12,6 +13,7 @@ from benchmarks.common import CHILD_ENV, ROOT, Config, Row, below_ms, run_checke
 from benchmarks.floors import FloorWorker
 from sockrepl import kernel
 from sockrepl.events import CallEvent
+from sockrepl.holders import Holders
 from sockrepl.panel import panel_lines
 from sockrepl.session import Session
 
@@ -130,6 +132,57 @@ def bench_sockets(cfg: Config, rows: dict[str, Row], n: int) -> None:
         session.close()
     r_snap.floor = r_both.floor = floors
     r_both.target, r_both.check = "< 50 ms", below_ms(50, strict=True)
+
+
+OUTSIDE_PEERS = 10
+
+
+def proc_scan_floor() -> float:
+    """What `ss -p` reads to name holders: every /proc/PID/fd link on the machine."""
+    start = time.perf_counter()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError):
+                for fd in os.listdir(f"/proc/{entry}/fd"):
+                    with contextlib.suppress(OSError):
+                        os.readlink(f"/proc/{entry}/fd/{fd}")
+    return (time.perf_counter() - start) * 1000
+
+
+def bench_outside_peers(cfg: Config, rows: dict[str, Row]) -> None:
+    """A listener with connections from this process (outside the session): the snapshot that scans
+    /proc for their holders, and the later ones that find them kept."""
+    first, later = rows["outside-first"], rows["outside-later"]
+    session = Session()
+    callers = []
+    try:
+        for line in ("spawn server", "socket AF_UNIX SOCK_STREAM", "bind 3 srv.sock",
+                     f"listen 3 {OUTSIDE_PEERS}"):
+            run_checked(session, line)
+        for _ in range(OUTSIDE_PEERS):
+            callers.append(socket.socket(socket.AF_UNIX, socket.SOCK_STREAM))
+            callers[-1].connect(str(session.scratch / "srv.sock"))
+            run_checked(session, "accept 3")
+        floors = []
+        for _ in range(cfg.runs):
+            floors.append(proc_scan_floor())
+            session.holders = Holders()
+            t0 = time.perf_counter()
+            snapshot = session.snapshot()
+            t1 = time.perf_counter()
+            session.snapshot()
+            t2 = time.perf_counter()
+            if sum(view.peer_process is not None for proc in snapshot.processes for view in proc.fds) != OUTSIDE_PEERS:
+                raise RuntimeError("the holders of the outside peers were not found")
+            first.samples.append((t1 - t0) * 1000)
+            later.samples.append((t2 - t1) * 1000)
+    finally:
+        for caller in callers:
+            caller.close()
+        session.close()
+    first.floor = floors
+    for row in (first, later):
+        row.target, row.check = "< 50 ms", below_ms(50, strict=True)
 
 
 # ---- lessons ----------------------------------------------------------------

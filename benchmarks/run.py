@@ -31,7 +31,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import CHILD_ENV, PYTHON, Config, Row, config, find_sockrepl, table  # noqa: E402
-from benchmarks.kernel_side import bench_lessons, bench_sockets, bench_wakeup  # noqa: E402
+from benchmarks.kernel_side import bench_lessons, bench_outside_peers, bench_sockets, bench_wakeup  # noqa: E402
 from benchmarks.keystrokes import bench_keystrokes  # noqa: E402
 from benchmarks.per_command import bench_in_process, bench_per_command  # noqa: E402
 from benchmarks.startup import bench_startup  # noqa: E402
@@ -65,6 +65,8 @@ def row_table(cfg: Config) -> dict[str, str]:
         rows[f"panel{size}"] = f"sockets {size}: panel_lines 80x12"
         rows[f"both{size}"] = f"sockets {size}: snapshot + panel 80x12"
         rows[f"all{size}"] = f"sockets {size}: panel_lines all (as `state`)"
+    rows["outside-first"] = "outside peers 10: snapshot that scans /proc/*/fd for holders"
+    rows["outside-later"] = "outside peers 10: later snapshot (holders kept, re-checked)"
     rows["lessons"] = "lessons: sockrepl lesson --check (all)"
     return rows
 
@@ -131,6 +133,7 @@ def measure_all(argv: list[str] | None) -> int:
     section(["wakeup"], bench_wakeup, cfg, rows)
     for n in cfg.sizes:
         section([f"{what}{n}" for what in ("snapshot", "panel", "both", "all")], bench_sockets, cfg, rows, n)
+    section(["outside-first", "outside-later"], bench_outside_peers, cfg, rows)
     section(["lessons"], bench_lessons, cfg, sockrepl, rows)
 
     ordered = list(rows.values())

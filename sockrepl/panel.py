@@ -42,7 +42,13 @@ def _where(view: FdView) -> str:
     if view.peer_owner:
         other = f"{view.peer_owner.process}:{view.peer_owner.fd}"
     else:  # no process of the session holds the other end: a program outside sockrepl does
-        other = f"{view.peer} (outside sockrepl)" if view.peer else "outside sockrepl"
+        holder = view.peer_process  # as `ss -p` finds it: users:(("nc",pid=N,fd=F))
+        if holder is None:
+            other = f"{view.peer} (outside sockrepl)" if view.peer else "outside sockrepl"
+        elif view.peer:
+            other = f"{view.peer} ({holder.command}, pid {holder.pid})"
+        else:
+            other = f"{holder.command} (pid {holder.pid})"
     if view.peer and view.peer_owner and view.peer != local:
         other = f"{view.peer} ({other})"
     return f"{local} ↔ {other}".strip() if local else f"↔ {other}"

@@ -39,6 +39,7 @@ from sockrepl.events import (
     UsageError,
     View,
 )
+from sockrepl.holders import Holders
 from sockrepl.lifecycle import ENDING_SIGNALS
 from sockrepl.limits import SENDING, Limits
 from sockrepl.process import Namespace, Worker, WorkerGone, make_namespace, start_workers
@@ -92,6 +93,7 @@ class Session:
         self._awaiting_state = False  # the next snapshot is the state right after the last typed command
         self.typed: list[Typed] = []
         self._sites: dict[str, callsite.Site] = {}  # a process's call in flight: the sockets it named
+        self.holders = Holders()  # who outside the session holds a peer: read from /proc once per socket
         self.cancel_wait = threading.Event()  # set by an interactive front end's Ctrl-C during `wait`
         self.closed = False
 

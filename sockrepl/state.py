@@ -9,7 +9,7 @@ process is `server`) and which call a blocked process was asked to make.
 import json
 import os
 import stat
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import overload
 
 from sockrepl import kernel
@@ -17,6 +17,7 @@ from sockrepl.analogy import label, short_label
 from sockrepl.calllog import Record, bytes_sent
 from sockrepl.commands import Command
 from sockrepl.events import Event
+from sockrepl.holders import Holder
 from sockrepl.kernel import TCP_ESTABLISHED, TCP_LISTEN
 from sockrepl.textsafe import visible
 
@@ -68,6 +69,7 @@ class FdView:
     accepted: bool | None  # a client's connection: taken by accept() yet?
     analogy: str
     analogy_short: str
+    peer_process: Holder | None = None  # the peer's holder outside the session (command escaped), if readable
     raw: kernel.UnixSocket | None = field(default=None, compare=False)
 
 
@@ -236,7 +238,15 @@ def take_snapshot(session, also: tuple[str, ...] = ()) -> Snapshot:
         facts.append(ProcessFacts(worker.name, worker.pid, worker.uid, worker.name == session.current, pending,
                                   kernel.fd_table(worker.pid), task,
                                   {fd: n for (name, fd), n in sent.items() if name == worker.name}))
-    return build(facts, table, _file_stats(session, also), str(session.scratch), os.getuid())
+    outside = session.holders.of(_outside_peers(facts, table), table.sockets)
+    return build(facts, table, _file_stats(session, also), str(session.scratch), os.getuid(), outside)
+
+
+def _outside_peers(facts: list[ProcessFacts], table: kernel.SocketTable) -> set[int]:
+    """Peers of the session's sockets that no process of the session holds: only these are looked for in /proc."""
+    held = {target.inode for proc in facts for target in (proc.fds or {}).values() if target.inode is not None}
+    peers = {sock.peer for inode in held if (sock := table.sockets.get(inode)) is not None and sock.peer}
+    return {peer for peer in peers - held if peer in table.sockets}
 
 
 def _idle_task(pid: int) -> kernel.TaskState | None:
@@ -263,15 +273,18 @@ def _file_stats(session, also: tuple[str, ...] = ()) -> list[tuple[str, os.stat_
     return stats
 
 
-def build(facts: list[ProcessFacts], table: kernel.SocketTable, files, scratch: str = "", uid: int = 0) -> Snapshot:
-    """Join, without I/O: the kernel's sockets seen through the session's processes."""
+def build(facts: list[ProcessFacts], table: kernel.SocketTable, files, scratch: str = "", uid: int = 0,
+          outside: dict[int, Holder] | None = None) -> Snapshot:
+    """Join, without I/O: the kernel's sockets seen through the session's processes;
+    `outside`: the holders of peers outside the session, by inode."""
     owners: dict[int, Owner] = {}
     for proc in facts:
         for fd, target in (proc.fds or {}).items():
             if target.inode is not None and fd > 2:
                 owners.setdefault(target.inode, Owner(proc.name, fd))
     queued_on = {icon: sock for sock in table.sockets.values() if sock.state == TCP_LISTEN for icon in sock.icons}
-    processes = tuple(_process_view(proc, table, owners, queued_on) for proc in facts)
+    outsiders = {inode: replace(holder, command=visible(holder.command)) for inode, holder in (outside or {}).items()}
+    processes = tuple(_process_view(proc, table, owners, queued_on, outsiders) for proc in facts)
     by_vfs = {sock.vfs[1]: sock for sock in table.sockets.values() if sock.vfs and sock.binds_its_file}
     file_views = tuple(_file_view(path, st, by_vfs, owners, scratch) for path, st in files)
     return Snapshot(processes, file_views, table.limited, scratch, uid, _queued(facts, table, owners))
@@ -293,7 +306,7 @@ def _queued(facts: list[ProcessFacts], table: kernel.SocketTable, owners: dict[i
     return tuple(calls)
 
 
-def _process_view(proc: ProcessFacts, table, owners, queued_on) -> ProcessView:
+def _process_view(proc: ProcessFacts, table, owners, queued_on, outsiders) -> ProcessView:
     task = proc.task
     blocked = None
     if proc.pending:
@@ -307,7 +320,7 @@ def _process_view(proc: ProcessFacts, table, owners, queued_on) -> ProcessView:
             continue
         sock = table.sockets.get(target.inode) if target.inode is not None else None
         if sock is not None:
-            fds.append(_fd_view(fd, sock, table, owners, queued_on, blocked))
+            fds.append(_fd_view(fd, sock, table, owners, queued_on, blocked, outsiders.get(sock.peer)))
         else:
             shown = visible(target.path) if target.path else f"socket:[{target.inode}] (not AF_UNIX)"
             others.append(OtherFd(fd, shown))
@@ -316,7 +329,8 @@ def _process_view(proc: ProcessFacts, table, owners, queued_on) -> ProcessView:
                        tuple(fds), tuple(others))
 
 
-def _fd_view(fd: int, sock: kernel.UnixSocket, table, owners, queued_on, blocked: Blocked | None) -> FdView:
+def _fd_view(fd: int, sock: kernel.UnixSocket, table, owners, queued_on, blocked: Blocked | None,
+             outsider: Holder | None) -> FdView:
     kind = TYPES.get(sock.type, str(sock.type))
     blocked_here = blocked.call if blocked and blocked.fd == fd else None
     listener = queued_on.get(sock.inode)
@@ -340,6 +354,7 @@ def _fd_view(fd: int, sock: kernel.UnixSocket, table, owners, queued_on, blocked
         accepted=accepted,
         analogy=label(kind, state, **facts),
         analogy_short=short_label(kind, state, **facts),
+        peer_process=outsider if state == "CONNECTED" else None,
         raw=sock,
     )
 

@@ -1,6 +1,7 @@
 """The lecture's C echo server and client talk to sockets held by sockrepl processes, both ways."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -77,3 +78,28 @@ def test_c_client_talks_to_a_sockrepl_server(tmp_path):
                                         "writing side)"]
     assert script.close() == 0
     assert not os.path.exists(path)
+
+
+
+def test_the_panel_names_the_c_server_as_ss_p_does(tmp_path):
+    """A peer held by no sockrepl process: its command and pid, read from /proc/PID/fd as `ss -p` reads them."""
+    path = str(tmp_path / "ux_socket")
+    server = subprocess.Popen([compile_listing("stream-server", tmp_path, "ux_socket")], stdout=subprocess.PIPE,
+                              cwd=tmp_path)  # bound as "ux_socket": the kernel keeps the name as given
+    try:
+        wait_until(lambda: os.path.exists(path), what="the C server to bind")
+        script = Script()
+        (spawned,) = script.send("spawn client")
+        script.send("socket AF_UNIX SOCK_STREAM")
+        script.send(f"connect 3 {path}")
+        script.send('write 3 "x"')
+        assert server.stdout.read(1) == b"x"  # it has accepted: it holds its end of the call
+        pid = re.search(r"pid (\d+)", spawned).group(1)
+        assert script.send("state", 3) == [
+            f"▸ client  pid {pid}  idle",
+            f"    fd 3 STREAM active CONNECTED ↔ ux_socket (stream-server, pid {server.pid})  ☎ in a call",
+            "socket files: none"]
+        assert script.close() == 0
+    finally:
+        server.kill()
+        server.wait()

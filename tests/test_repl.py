@@ -124,7 +124,10 @@ def test_blocked_accept_resumes_on_screen_without_a_keypress(term):
     caller.connect(os.path.join(term.scratch(), "srv.sock"))  # from outside sockrepl: nobody presses a key
     term.wait_for(r"\[server\] <\.\.\. accept resumed>\) = 4")
     term.wait_for(r"server  pid \d+  idle")
-    assert re.search(r"fd 4 STREAM active\s+CONNECTED\s+srv\.sock ↔ outside sockrepl", term.text())
+    with open("/proc/self/comm") as comm:  # the caller is this test's process: named as `ss -p` names it
+        caller_name = comm.read().strip()
+    assert re.search(rf"fd 4 STREAM active\s+CONNECTED\s+srv\.sock ↔ {re.escape(caller_name)} \(pid {os.getpid()}\)",
+                     term.text())
     caller.close()
 
 
