@@ -24,7 +24,7 @@ Fragments = list[tuple[str, str]]
 GUTTER = 5  # "  12 ": the row's number in the session's log
 MIN_LANE = 15  # 80 columns hold 5 lanes
 DATA_SHOWN = 12
-LEGEND = "┏┃┗ a blocked call   ─▶ the kernel tied two calls   # the log's numbering"
+LEGEND = ("┏┃┗ a blocked call", "─▶ the kernel tied two calls", "# the log's numbering")  # what fits, in order
 
 
 @dataclass(frozen=True)
@@ -129,8 +129,18 @@ def timeline_lines(records: tuple[Record, ...], snapshot: Snapshot | None, width
         hidden = sum(1 for row in shown if row.lane in folded)
         lines.append([("class:note", _fit(f"folded: {', '.join(visible(f) for f in folded)} "
                                           f"({hidden} calls not shown: a wider screen shows more lanes)", width))])
-    lines.append([("class:dim", _fit(LEGEND, width))])
+    lines.append([("class:dim", _legend(width))])
     return lines
+
+
+def _legend(width: int) -> str:
+    """The legend's whole items that fit the width (on a projector's 60 columns, not the numbering's)."""
+    shown = list(LEGEND[:1])
+    for item in LEGEND[1:]:
+        if text_width("   ".join([*shown, item])) > width:
+            break
+        shown.append(item)
+    return _fit("   ".join(shown), width)
 
 
 def _lanes(rows: list[Row], shown: list[Row], links: list[Tie], width: int) -> tuple[list[str], list[str]]:
