@@ -61,7 +61,7 @@ def run_script(source: BinaryIO, out: TextIO, color: bool = False, width: int = 
             if line.strip() in LEAVE:
                 break
             try:
-                emit(session.poll())
+                emit(session.poll_unasked())
                 events = session.run_line(line)
                 if any(isinstance(e, UsageError) for e in events):
                     status = max(status, MALFORMED if _malformed(line) else REFUSED)

@@ -126,7 +126,7 @@ class Engine:
             if self._stopped:
                 break
             if self._on_async is not None and (writable or any(fd != self._wake_r for fd in readable)):
-                events = self.session.poll()
+                events = self.session.poll_unasked()
                 if events:
                     snapshot: concurrent.futures.Future[Snapshot] = concurrent.futures.Future()
                     self._on_async(events, snapshot)

@@ -44,7 +44,17 @@ def carry_out(job: ExportJob) -> Event:
         if isinstance(error, IsADirectoryError) or error.errno == errno.ENXIO:  # ENXIO: a FIFO nobody reads
             return _not_a_file(job)
         return UsageError(f"cannot write {shown}: {error.strerror}")
-    return Notice(f"exported the session as {job.format}: {shown}{_caveat(job)}")
+    done = f"exported the session as {job.format}: {shown}{_caveat(job)}"
+    outside = exports.from_outside(job.typed) if job.format == "lesson" else []
+    if not outside:
+        return Notice(done)
+    return Notice("\n".join([
+        done, "it will not pass --check as it is: a lesson replays only what its own processes do, and this came "
+              "from outside the session (a program, a shell):",
+        *(f"  {line}   ({item.when})" for item in outside
+          for line in exports.outside_lines(item)),
+        "a comment marks each place in the file: let one of the lesson's processes do it instead "
+        "(e.g. a client that connects)"]), "warn")
 
 
 def _not_a_file(job: ExportJob) -> UsageError:

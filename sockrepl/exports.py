@@ -7,10 +7,13 @@ command, so that `sockrepl lesson --check` passes on it unchanged. HTML and SVG
 are drawn by richtext.py from the same sections as Markdown. No I/O here.
 """
 
+import errno
 import re
+from dataclasses import dataclass
 
 from sockrepl.calllog import Record
-from sockrepl.events import CallEvent, ExitEvent, UsageError, View
+from sockrepl.commands import parse
+from sockrepl.events import CallEvent, Event, ExitEvent, UsageError, View
 from sockrepl.render import event_lines, plain
 from sockrepl.state import Snapshot, Typed
 from sockrepl.textsafe import visible
@@ -40,30 +43,93 @@ def lesson_text(typed: tuple[Typed, ...]) -> str:
            "the kernel answered then, and checks the state it reported. `sockrepl lesson --check FILE`",
            "replays it.", ""]
     for title, group in _steps(typed):
-        body = [line for entry in group for line in _action(entry)]
+        body = [line for item in group for line in _action(item)]
         if not body:
             continue
         out += [f"## {markdown_escape(title)}", "", "```sockrepl", *body, "```", ""]
     return "\n".join(out)
 
 
-def _steps(typed: tuple[Typed, ...]) -> list[tuple[str, list[Typed]]]:
-    steps: list[tuple[str, list[Typed]]] = []
+@dataclass(frozen=True)
+class FromOutside:
+    """What something outside the session did (a program connected, a shell sent a signal), and when:
+    `after server: accept 3`, `during wait server 5`."""
+
+    when: str
+    events: tuple[Event, ...]
+
+
+Item = Typed | FromOutside
+
+
+def from_outside(typed: tuple[Typed, ...]) -> list[FromOutside]:
+    """What the exported lesson cannot replay: said when it is exported, marked by a comment in it."""
+    return [item for _, group in _steps(typed) for item in group if isinstance(item, FromOutside)]
+
+
+def _steps(typed: tuple[Typed, ...]) -> list[tuple[str, list[Item]]]:
+    steps: list[tuple[str, list[Item]]] = []
     grouping = False
     for entry in typed:
         if entry.command.name == "step":
             steps.append((entry.command.args["title"], []))
             grouping = True
-        elif grouping:
-            steps[-1][1].append(entry)
+            continue
+        if entry.command.name in (*NOT_REPLAYED, "wait") and _calls_in(entry.events):
+            # `wait` and `ps` release nothing themselves: this came from outside
+            items = _replays(f"during {typed_line(entry)}", entry.events)
         else:
-            steps.append((_typed_line(entry), [entry]))
+            _add(steps, entry, grouping)
+            items = []
+        for item in items + _replays(f"after {typed_line(entry)}", entry.unasked):
+            _add(steps, item, grouping)
     return steps
 
 
-def _typed_line(entry: Typed) -> str:
+def _add(steps: list[tuple[str, list[Item]]], item: Item, grouping: bool) -> None:
+    if steps and (grouping or isinstance(item, FromOutside)):
+        steps[-1][1].append(item)
+    else:
+        steps.append((typed_line(item) if isinstance(item, Typed) else "From outside the session", [item]))
+
+
+def _calls_in(events: tuple[Event, ...]) -> bool:
+    return any(isinstance(e, CallEvent | ExitEvent) for e in events)
+
+
+def _replays(when: str, came: tuple[Event, ...]) -> list[Item]:
+    """What came from outside: EINTR (SIGINT, the only signal a process catches) replays as `interrupt NAME`,
+    which sends it; nothing else can be replayed."""
+    items: list[Item] = []
+    for event in came:
+        name = _interrupted(event)
+        interrupt = parse(f"interrupt {name}") if name else None
+        if interrupt is not None:
+            items.append(Typed(interrupt, None, (event,), None))
+        elif items and isinstance(items[-1], FromOutside):
+            items[-1] = FromOutside(when, (*items[-1].events, event))
+        else:
+            items.append(FromOutside(when, (event,)))
+    return items
+
+
+def _interrupted(event: Event) -> str | None:
+    """The process whose blocked call a signal ended with EINTR."""
+    if (isinstance(event, CallEvent) and event.phase == "resumed" and event.outcome is not None
+            and event.outcome.failed and event.outcome.errno == errno.EINTR):
+        return event.process
+    return None
+
+
+def typed_line(entry: Typed) -> str:
     body = command_body(entry)
-    return f"{entry.process}: {body}" if entry.process else body
+    prefix = _prefix(entry)
+    return f"{prefix}: {body}" if prefix else body
+
+
+def _prefix(entry: Typed) -> str:
+    """The process a lesson line runs in: none when the command names it (`interrupt server`, `wait server`)."""
+    return "" if entry.command.args.get("name") else entry.process or ""
 
 
 def command_body(entry: Typed) -> str:
@@ -74,11 +140,21 @@ def command_body(entry: Typed) -> str:
     return text
 
 
-def _action(entry: Typed) -> list[str]:
+def outside_lines(item: FromOutside) -> list[str]:
+    """The transcript lines of what came from outside, without the `↳` explanations."""
+    drawn = [plain([line]) for event in item.events for line in event_lines(event, CHECK_WIDTH)]
+    return [line for line in drawn if not line.startswith("    ↳")]
+
+
+def _action(item: Item) -> list[str]:
     """The command line, its expected output, and state checks; nothing for a command a lesson can't replay."""
+    if isinstance(item, FromOutside):
+        return ["# not replayed: this came from outside the session, and a lesson cannot do that",
+                *(f"# {line}" for line in outside_lines(item))]
+    entry = item
     if entry.command.name in NOT_REPLAYED or any(isinstance(e, UsageError) for e in entry.events):
         return []
-    lines = [f"{entry.process or ''}> {command_body(entry)}"]
+    lines = [f"{_prefix(entry)}> {command_body(entry)}"]
     own = _own_call(entry)
     for event in entry.events:
         drawn = [plain([line]) for line in event_lines(event, CHECK_WIDTH)]
@@ -200,7 +276,7 @@ def transcript_lines(typed: tuple[Typed, ...], width: int) -> list[Fragments]:
     lines: list[Fragments] = []
     for entry in typed:
         lines.append([("class:dim", f"{entry.process or ''}> "), ("", visible(command_body(entry)))])
-        for event in entry.events:
+        for event in (*entry.events, *entry.unasked):
             lines += event_lines(event, width)
     return lines
 

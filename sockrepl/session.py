@@ -157,6 +157,14 @@ class Session:
         self._record(events)
         return events
 
+    def poll_unasked(self) -> list[Event]:
+        """`poll` while no command runs: what comes is kept with the last command typed, for the exports."""
+        events = self.poll()
+        if events and self.typed:
+            last = self.typed[-1]
+            self.typed[-1] = replace(last, unasked=last.unasked + tuple(events))
+        return events
+
     @property
     def history(self) -> tuple[Record, ...]:
         """The session's own record of its calls and exits, oldest first (calllog.py)."""

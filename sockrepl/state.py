@@ -157,12 +157,15 @@ class Typed:
     The exports read these: a lesson is the commands, their output and a few state checks.
     `process` is None for a session command (spawn, kill, use...); `snapshot` is None
     when the session was not asked to keep states (the lesson checker does not).
+    `unasked`: what came by itself after the command, before the next one (a blocked call
+    that something outside the session released): shown, but no lesson can replay it.
     """
 
     command: Command
     process: str | None
     events: tuple[Event, ...]
     snapshot: Snapshot | None
+    unasked: tuple[Event, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -2,15 +2,21 @@
 
 import os
 import re
+import select
+import signal
+import socket
 import subprocess
 import sys
 import threading
+import time
 import xml.etree.ElementTree as ET
 
 import pytest
 
 from sockrepl.export import carried_out
 from sockrepl.lesson_format import LessonError, parse_lesson
+from sockrepl.lessons import check_lesson
+from sockrepl.render import event_lines, plain
 from sockrepl.session import Session
 from tests.conftest import run_sockrepl
 from tests.test_timeline import BACKLOG, PHONE
@@ -26,8 +32,9 @@ def exported(tmp_path_factory):
     """The backlog and phone scenarios, run as scripts that export every format (files in a fresh cwd)."""
     where = tmp_path_factory.mktemp("exports")
     script = BACKLOG.replace("c3: socket", 'step "The line is busy"\nc3: socket') + (
+        "server: bind 3 new.sock\nserver: listen 3 1\nserver: accept 3\ninterrupt server\n"
         "export lesson backlog.md\nexport lesson backlog.md\nexport markdown\n")
-    result = run_sockrepl_in(where, script)
+    result = run_sockrepl_in(where, script, "--export", "lesson:final.md")
     phone = run_sockrepl_in(where, PHONE + 'client: write 3 "<b>&amp;</b>"\n', "--export", "mermaid:phone.mmd")
     html = run_sockrepl_in(where, PHONE, "--export", "html:phone.html")
     svg = run_sockrepl_in(where, PHONE, "--export", "svg")
@@ -49,6 +56,9 @@ def test_exported_backlog_lesson_passes_check_and_fails_when_an_expectation_is_e
     assert "## The line is busy\n\n```sockrepl\nc3> socket AF_UNIX SOCK_STREAM\n= 3\n" in text
     assert "c3> connect 3 srv.sock\n<unfinished ...>\n? c3: blocked=connect\n" in text
     assert "[c3] <... connect resumed>) = 0\n" in text and "| spawned server (pid {pid}), c1 (pid {pid})" in text
+    assert ("> interrupt server\n[server] <... accept resumed>) = -1 EINTR (Interrupted system call)\n"
+            "? server: blocked=no\n") in text
+    assert (where / "final.md").read_text() == text  # --export lesson:PATH writes the same lesson
     passed = lesson_check(str(where / "backlog.md"))
     assert passed.returncode == 0 and passed.stdout.decode().startswith("PASS"), passed.stdout.decode()
     edited = where / "edited.md"
@@ -158,3 +168,82 @@ def test_export_writes_only_a_regular_file_and_never_blocks_on_a_fifo(tmp_path):
         writer.join(10)
     assert [e.message for e in results] == [f"{path} is not a regular file: export writes only to a file"
                                            for path in (f"{tmp_path}/fifo", "/dev/null", tmp_path)]
+
+
+def listening(session: Session, tmp_path) -> None:
+    session.keep_states = True
+    session.started_in = tmp_path
+    for line in ["spawn server", "socket AF_UNIX SOCK_STREAM", "bind 3 srv.sock", "listen 3 2", "accept 3"]:
+        session.run_line(line)
+
+
+def unasked(session: Session) -> str:
+    """What the REPL's engine does while no command runs: poll the processes until a result comes."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        events = session.poll_unasked()
+        if events:
+            return "\n".join(plain(event_lines(e, 200)) for e in events)
+        select.select(session.watch_fds(), [], [], 0.05)
+    raise AssertionError("nothing came")
+
+
+def caller(session: Session) -> socket.socket:
+    """A program outside sockrepl dials the server."""
+    outside = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    outside.connect(str(session.scratch / "srv.sock"))
+    return outside
+
+
+def test_a_sigint_from_outside_exports_as_interrupt_and_the_lesson_passes_check(tmp_path):
+    """`kill -INT` from a shell ended accept with EINTR while sockrepl was idle: the lesson had no such step."""
+    session = Session()
+    try:
+        listening(session, tmp_path)
+        os.kill(session.workers["server"].pid, signal.SIGINT)
+        assert unasked(session).startswith("[server] <... accept resumed>) = -1 EINTR")
+        session.run_line("accept 3")
+        events = carried_out(session.run_line("export lesson l.md"))
+    finally:
+        session.close()
+    assert [(e.text, e.kind) for e in events] == [(f"exported the session as lesson: {tmp_path}/l.md", "info")]
+    text = (tmp_path / "l.md").read_text()
+    assert ("## interrupt server\n\n```sockrepl\n> interrupt server\n"
+            "[server] <... accept resumed>) = -1 EINTR (Interrupted system call)\n```\n") in text
+    result = check_lesson(parse_lesson(text, str(tmp_path / "l.md")))
+    assert result.passed, result.failure
+
+
+def test_what_came_from_outside_is_said_at_export_and_marked_where_it_happened(tmp_path):
+    """A lesson cannot replay an outside program's connect: the export warns, naming it, and a comment marks it."""
+    session = Session()
+    try:
+        listening(session, tmp_path)
+        first = caller(session)
+        assert unasked(session) == "[server] <... accept resumed>) = 4"
+        session.run_line("accept 3")
+        second = caller(session)
+        session.run_line("wait server 5")  # the connect released it during the wait, which did nothing itself
+        lesson = carried_out(session.run_line("export lesson l.md"))
+        notes = carried_out(session.run_line("export markdown notes.md"))
+        first.close()
+        second.close()
+    finally:
+        session.close()
+    assert lesson[0].kind == "warn" and lesson[0].text.split("\n") == [
+        f"exported the session as lesson: {tmp_path}/l.md",
+        "it will not pass --check as it is: a lesson replays only what its own processes do, and this came from "
+        "outside the session (a program, a shell):",
+        "  [server] <... accept resumed>) = 4   (after server: accept 3)",
+        "  [server] <... accept resumed>) = 5   (during wait server 5)",
+        "a comment marks each place in the file: let one of the lesson's processes do it instead "
+        "(e.g. a client that connects)"]
+    text = (tmp_path / "l.md").read_text()
+    marked = ("? server fd 3: type=STREAM state=LISTEN pending=0 backlog=2\n"
+              "# not replayed: this came from outside the session, and a lesson cannot do that\n"
+              "# [server] <... accept resumed>) = {fd}\n```\n")
+    assert marked.format(fd=4) in text and marked.format(fd=5) in text and "wait server" not in text
+    result = check_lesson(parse_lesson(text, str(tmp_path / "l.md")))
+    assert "server is blocked in accept(3)" in (result.failure or "")  # as the warning said
+    assert notes[0].kind == "info" and "[server] <... accept resumed>) = 4" in (tmp_path / "notes.md").read_text()
+

@@ -13,6 +13,9 @@ import pyte
 import pytest
 from conftest import gone, wait_until
 
+from sockrepl.lesson_format import parse_lesson
+from sockrepl.lessons import check_lesson
+
 
 class Terminal:
     """sockrepl in a pty of the given size; `screen()` is what the user sees."""
@@ -116,7 +119,8 @@ def test_panel_is_visible_and_follows_the_kernel(term):
     assert "socket files:  srv.sock (bound: server fd 3)" in screen
 
 
-def test_blocked_accept_resumes_on_screen_without_a_keypress(term):
+def test_blocked_accept_resumes_on_screen_without_a_keypress(term, tmp_path):
+    """And `export lesson` says that a lesson cannot replay what came from outside."""
     phone_setup(term)
     term.type("accept 3", r"accept\(3, NULL, NULL <unfinished \.\.\.>")
     term.wait_for(r"BLOCKED in accept\(3\)")
@@ -129,9 +133,13 @@ def test_blocked_accept_resumes_on_screen_without_a_keypress(term):
     assert re.search(rf"fd 4 STREAM active\s+CONNECTED\s+srv\.sock ↔ {re.escape(caller_name)} \(pid {os.getpid()}\)",
                      term.text())
     caller.close()
+    term.type(f"export lesson {tmp_path}/outside.md",
+              r"^  \[server\] <\.\.\. accept resumed>\) = 4   \(after server: accept 3\)$")
+    assert "it will not pass --check as it is" in term.transcript()
 
 
-def test_ctrl_c_interrupts_a_blocked_call_with_eintr(term):
+def test_ctrl_c_interrupts_a_blocked_call_with_eintr(term, tmp_path):
+    """And the session exports as a lesson whose `interrupt server` step passes --check."""
     phone_setup(term)
     term.type("accept 3", r"<unfinished \.\.\.>")
     term.wait_for(r"BLOCKED in accept")
@@ -139,6 +147,10 @@ def test_ctrl_c_interrupts_a_blocked_call_with_eintr(term):
     term.wait_for(r"\[server\] <\.\.\. accept resumed>\) = -1 EINTR \(Interrupted system call\)")
     term.wait_for(r"server  pid \d+  idle")
     term.type("getsockname 3", r'getsockname\(3, \{sa_family=AF_UNIX, sun_path="srv.sock"\}')
+    term.type(f"export lesson {tmp_path}/ctrl-c.md", r"exported the session as lesson")
+    text = (tmp_path / "ctrl-c.md").read_text()
+    assert "> interrupt server\n[server] <... accept resumed>) = -1 EINTR (Interrupted system call)\n" in text
+    assert check_lesson(parse_lesson(text, "ctrl-c.md")).passed
 
 
 def test_ctrl_c_at_an_idle_prompt_clears_the_line(term):
