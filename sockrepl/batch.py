@@ -32,6 +32,26 @@ def _malformed(line: str) -> bool:
     return False
 
 
+def _may_export(source: BinaryIO) -> bool:
+    """Whether the script has an `export` line: then a snapshot follows each command, for the exported
+    lesson's `?` checks; it costs more than most commands, so only then. A pipe cannot be read ahead: it may."""
+    if not source.seekable():
+        return True
+    start = source.tell()
+    try:
+        return any(b"export" in raw and _is_export(raw) for raw in source)
+    finally:
+        source.seek(start)
+
+
+def _is_export(raw: bytes) -> bool:
+    try:
+        command = parse(raw.decode("utf-8", "surrogateescape").rstrip("\r\n"))
+    except ParseError:
+        return False
+    return command is not None and command.name == "export"
+
+
 def run_script(source: BinaryIO, out: TextIO, color: bool = False, width: int = 100,
                export: Command | None = None) -> int:
     """Run every line of `source`, then `export` if asked (--export); return the exit status."""
@@ -50,7 +70,7 @@ def run_script(source: BinaryIO, out: TextIO, color: bool = False, width: int = 
 
     stop = StopOnSignal()
     session = Session()
-    session.keep_states = True  # `export lesson` checks the state after each command
+    session.keep_states = export is not None or _may_export(source)
     status = 0
     try:
         stop.arm()

@@ -1,5 +1,6 @@
 """`export`: a lesson that passes --check (and fails when edited), Mermaid that parses, HTML/SVG, files kept."""
 
+import io
 import os
 import re
 import select
@@ -13,6 +14,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from sockrepl import session as session_module
+from sockrepl.batch import run_script
 from sockrepl.export import carried_out
 from sockrepl.lesson_format import LessonError, parse_lesson
 from sockrepl.lessons import check_lesson
@@ -247,3 +250,25 @@ def test_what_came_from_outside_is_said_at_export_and_marked_where_it_happened(t
     assert "server is blocked in accept(3)" in (result.failure or "")  # as the warning said
     assert notes[0].kind == "info" and "[server] <... accept resumed>) = 4" in (tmp_path / "notes.md").read_text()
 
+
+def test_run_takes_a_snapshot_per_command_only_when_the_script_can_export(tmp_path, monkeypatch):
+    """A snapshot costs more than most commands (#16): only a script with an export line, or --export,
+    or a pipe (it cannot be read ahead) keeps one per command for the lesson's state checks."""
+    taken: list[int] = []
+    take = session_module.take_snapshot
+    monkeypatch.setattr(session_module, "take_snapshot", lambda *args: taken.append(1) or take(*args))
+    script = b"spawn a\na: socket AF_UNIX SOCK_STREAM\n"
+
+    def snapshots(source, export=None) -> int:
+        taken.clear()
+        assert run_script(source, io.StringIO(), export=export) == 0
+        return len(taken)
+
+    assert snapshots(io.BytesIO(script)) == 0
+    assert snapshots(io.BytesIO(script + f"export lesson {tmp_path}/l.md\n".encode())) == 3  # and the export's
+    assert "? a fd 3: type=STREAM state=UNCONNECTED" in (tmp_path / "l.md").read_text()
+    reading, writing = os.pipe()
+    os.write(writing, script)
+    os.close(writing)
+    with open(reading, "rb") as pipe:
+        assert snapshots(pipe) == 2
