@@ -1,8 +1,11 @@
 """The lecture's words for a socket's state: the phone (stream) and the mail (datagram).
 
 A pure mapping from what the kernel reports to a few words a student already
-understands; the panel prints them beside the technical state.
+understands; the panel prints them beside the technical state, `state --json`
+beside the facts. The snapshot holds only the facts.
 """
+
+from sockrepl.state import Blocked, FdView
 
 PHONE = "☎"
 MAIL = "✉"
@@ -77,3 +80,10 @@ def label(socket_type: str, state: str, **facts) -> str:
         return f"{MAIL} " + mail(state, facts.get("unread"), facts.get("blocked"))
     return f"{PHONE} " + phone(state, facts.get("pending") or 0, facts.get("accepted") is not False,
                                facts.get("blocked"), facts.get("shutdown"))
+
+
+def words(view: FdView, blocked: Blocked | None) -> tuple[str, str]:
+    """The words for one fd of a process blocked in `blocked` (or not): in full, and short."""
+    facts = {"pending": view.pending, "accepted": view.accepted, "shutdown": view.shutdown, "unread": view.unread,
+             "blocked": blocked.call if blocked and blocked.fd == view.fd else None}
+    return label(view.type, view.state, **facts), short_label(view.type, view.state, **facts)

@@ -17,7 +17,7 @@ import struct
 from dataclasses import dataclass
 
 # sock_diag reports AF_UNIX states in TCP's numbering (docs/kernel-notes.md, fact 5)
-TCP_ESTABLISHED, TCP_LISTEN = 1, 10
+TCP_ESTABLISHED, TCP_CLOSE, TCP_LISTEN = 1, 7, 10
 
 
 @dataclass(frozen=True)

@@ -1,25 +1,30 @@
-"""The state panel and the other snapshot views (`state --json`, `ss`, `ls`), as styled lines.
+"""The state panel, as styled lines: what `state` prints and the REPL keeps in view.
 
 A pure function of a Snapshot and the room available. Only the lines that fit
 are built: a session with a thousand sockets draws as fast as one with ten.
 """
 
-import stat
-import time
 from dataclasses import replace
 from typing import Literal
 
-from sockrepl.events import View
+from sockrepl.analogy import words
 from sockrepl.fit import cells as cells_of_text
 from sockrepl.fit import cut_left, fit
-from sockrepl.state import FdView, FileView, OtherFd, ProcessView, QueuedCall, Snapshot
-from sockrepl.table import table_lines
+from sockrepl.state import Blocked, FdView, FileView, OtherFd, ProcessView, QueuedCall, Snapshot
 from sockrepl.textsafe import visible
 from sockrepl.theme import process_style
 
 Fragments = list[tuple[str, str]]
-SS_STATES = {1: "ESTAB", 7: "UNCONN", 10: "LISTEN"}
-SS_NETIDS = {1: "u_str", 2: "u_dgr", 5: "u_seq"}
+WAITS = {  # what a blocked call waits for, in the lecture's words
+    "accept": "waiting for a caller",
+    "connect": "the listener's queue is full",
+    "recv": "waiting for data",
+    "read": "waiting for data",
+    "recvfrom": "waiting for a datagram",
+    "send": "the receiver's buffer is full",
+    "write": "the receiver's buffer is full",
+    "sendto": "the receiver's queue is full",
+}
 PanelMode = Literal["compact", "full", "off"]  # off: the front end draws no panel
 SHORTEST_NAME = 8  # cells a socket name keeps when a row is too long: `…rv.sock`
 
@@ -97,8 +102,8 @@ def _header(proc: ProcessView, own_uid: int) -> Fragments:
         b = proc.blocked
         fd = "" if b.fd is None else str(b.fd)
         line.append(("class:blocked", f"  BLOCKED in {b.call}({fd})"))
-        if b.why:
-            line.append(("class:dim", f": {b.why}"))
+        if b.call in WAITS:
+            line.append(("class:dim", f": {WAITS[b.call]}"))
     else:
         line.append(("class:ok", "  idle"))
     if not proc.fds and not proc.other_fds:
@@ -259,7 +264,7 @@ def panel_lines(snapshot: Snapshot, width: int = 80, height: int | None = None,
             if index not in layout.rows[proc.name]:
                 continue
             if isinstance(row, FdView):
-                lines.append(_socket_line(row, widths, width, snapshot.queued))
+                lines.append(_socket_line(row, proc.blocked, widths, width, snapshot.queued))
             else:
                 lines.append([("class:dim", f"    fd {row.fd}  {visible(row.target)}")])
     if hidden:
@@ -283,8 +288,10 @@ def _idle_line(procs: list[ProcessView]) -> Fragments:
     return [*names, ("class:ok", "  idle"), ("class:dim", "  (no sockets)")]
 
 
-def _socket_line(view: FdView, widths: list[int], width: int, queued: tuple[QueuedCall, ...]) -> Fragments:
+def _socket_line(view: FdView, blocked: Blocked | None, widths: list[int], width: int,
+                 queued: tuple[QueuedCall, ...]) -> Fragments:
     """One fd's row; the longer words give way first: the analogy, then the parenthesis."""
+    analogy, analogy_short = words(view, blocked)
     cells = _cells(view)
     head: Fragments = [("", "    ")]
     for text, column, style in zip(cells, widths, ["class:dim", "", f"class:{view.role}", "class:call"], strict=False):
@@ -292,17 +299,17 @@ def _socket_line(view: FdView, widths: list[int], width: int, queued: tuple[Queu
     where = visible(_where(view))
     extra, extra_short = _extras(view, queued)
     used = cells_of(head) + cells_of([("", where)])
-    for queue, words in ((extra, view.analogy), (extra, view.analogy_short), (extra, ""),
-                         (extra_short, view.analogy_short), (extra_short, "")):
-        if used + _tail_cells(queue, words) <= width:
+    for queue, said in ((extra, analogy), (extra, analogy_short), (extra, ""),
+                        (extra_short, analogy_short), (extra_short, "")):
+        if used + _tail_cells(queue, said) <= width:
             break
     else:  # the names give way, not the queue or "(queue full)": they are what the row is for
-        where = visible(_where(_names_shortened(view, used + _tail_cells(queue, words) - width)))
+        where = visible(_where(_names_shortened(view, used + _tail_cells(queue, said) - width)))
     line = [*head, ("", where)] if where else [*head[:-1], (head[-1][0], head[-1][1].rstrip())]
     if queue:
         line.append(("class:blocked", " " + queue))
-    if words:
-        line.append(("class:analogy", "  " + words))
+    if said:
+        line.append(("class:analogy", "  " + said))
     return line
 
 
@@ -329,11 +336,11 @@ def _files_line(files: tuple[FileView, ...]) -> Fragments:
     line: Fragments = [("class:dim", "socket files:")]
     for file in present:
         line.append(("", f"  {file.path}"))
-        line.append(_file_status(file))
+        line.append(file_status(file))
     return line
 
 
-def _file_status(file: FileView) -> tuple[str, str]:
+def file_status(file: FileView) -> tuple[str, str]:
     if file.kind == "other":
         return ("class:dim", " (not a socket)")
     if file.bound and file.owner:
@@ -341,70 +348,3 @@ def _file_status(file: FileView) -> tuple[str, str]:
     if file.bound:
         return ("class:ok", " (bound)")
     return ("class:stale", " (STALE: no socket bound; bind gets EADDRINUSE)")
-
-
-def ss_lines(snapshot: Snapshot) -> list[Fragments]:
-    """The kernel's view in `ss -xap` columns, restricted to the session's sockets."""
-    header = ["Netid", "State", "Recv-Q", "Send-Q", "Local Address:Port", "Peer Address:Port", "Process"]
-    rows = [header]
-    for proc in snapshot.processes:
-        for view in proc.fds:
-            k = view.raw
-            if k is None:
-                continue
-            rows.append([
-                SS_NETIDS.get(k.type, "u_???"), SS_STATES.get(k.state, str(k.state)), str(k.rqueue), str(k.wqueue),
-                f"{view.local or '*'} {k.inode}", f"* {k.peer}",
-                f'users:(("{proc.name}",pid={proc.pid},fd={view.fd}))',
-            ])
-    lines = table_lines(rows)
-    if len(rows) == 1:
-        lines.append([("class:dim", "(no sockets in this session)")])
-    if snapshot.limited:
-        lines.append([("class:warn", "(limited: no sock_diag: queues and peers unknown)")])
-    return lines
-
-
-def ls_lines(snapshot: Snapshot) -> list[Fragments]:
-    """`ls -l` of the session's socket files, with who is bound to each."""
-    files = [f for f in snapshot.files if f.kind != "missing"]
-    if not files:
-        return [[("class:dim", "no socket files (bind a socket to a path to make one)")]]
-    lines = []
-    for file in files:
-        if file.mode is None or file.uid is None or file.gid is None:
-            continue  # only a missing file has no mode, and those were left out
-        when = time.strftime("%b %d %H:%M", time.localtime(file.mtime))
-        text = f"{stat.filemode(file.mode)} 1 {_user(file.uid)} {_group(file.gid)} 0 {when} {file.path}"
-        lines.append([("", text), _file_status(file)])
-    return lines
-
-
-def _user(uid: int) -> str:
-    import pwd
-
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return str(uid)
-
-
-def _group(gid: int) -> str:
-    import grp
-
-    try:
-        return grp.getgrgid(gid).gr_name
-    except KeyError:
-        return str(gid)
-
-
-def view_lines(view: View, width: int = 80) -> list[Fragments]:
-    if view.kind == "state":
-        return panel_lines(view.data, width)
-    if view.kind == "state-json":
-        return [[("", view.data.to_json())]]
-    if view.kind == "ss":
-        return ss_lines(view.data)
-    if view.kind == "ls":
-        return ls_lines(view.data)
-    raise ValueError(f"unknown view {view.kind}")

@@ -43,7 +43,7 @@ from sockrepl.holders import Holders
 from sockrepl.lifecycle import ENDING_SIGNALS
 from sockrepl.limits import SENDING, Limits
 from sockrepl.process import Namespace, Worker, WorkerGone, make_namespace, start_workers
-from sockrepl.state import ExportJob, Snapshot, TimelineView, Typed, take_snapshot
+from sockrepl.state import ExportJob, Snapshot, TimelineView, Typed, file_listing, take_snapshot
 from sockrepl.why import explain_call, target
 
 SETTLE_SECONDS = 2.0
@@ -552,7 +552,7 @@ class Session:
         return [View("ss", self.snapshot())]
 
     def _do_ls(self, command: Command) -> list[Event]:
-        return [View("ls", self.snapshot())]
+        return [View("ls", file_listing(self.snapshot()))]
 
     def _do_timeline(self, command: Command) -> list[Event]:
         return [View("timeline", TimelineView(self.history, self.snapshot(), command.args.get("count")))]

@@ -6,14 +6,15 @@ number comes from the kernel; the session only contributes names (which
 process is `server`) and which call a blocked process was asked to make.
 """
 
-import json
+import grp
 import os
+import pwd
+import socket
 import stat
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import overload
 
 from sockrepl import kernel
-from sockrepl.analogy import label, short_label
 from sockrepl.calllog import Record, bytes_sent
 from sockrepl.commands import Command
 from sockrepl.events import Event
@@ -21,18 +22,8 @@ from sockrepl.holders import Holder
 from sockrepl.kernel import TCP_ESTABLISHED, TCP_LISTEN
 from sockrepl.textsafe import visible
 
-TYPES = {1: "STREAM", 2: "DGRAM", 5: "SEQPACKET"}
+TYPES: dict[int, str] = {socket.SOCK_STREAM: "STREAM", socket.SOCK_DGRAM: "DGRAM", socket.SOCK_SEQPACKET: "SEQPACKET"}
 RCV_SHUTDOWN, SEND_SHUTDOWN = 1, 2
-WAITS = {
-    "accept": "waiting for a caller",
-    "connect": "the listener's queue is full",
-    "recv": "waiting for data",
-    "read": "waiting for data",
-    "recvfrom": "waiting for a datagram",
-    "send": "the receiver's buffer is full",
-    "write": "the receiver's buffer is full",
-    "sendto": "the receiver's queue is full",
-}
 
 
 @dataclass(frozen=True)
@@ -48,7 +39,6 @@ class Blocked:
     target: str | None  # the address the call is about (connect, sendto), as typed
     syscall: str | None  # what the kernel says it sleeps in (accept, recvmsg, ...)
     wchan: str | None
-    why: str | None
     state: str | None = None  # /proc/PID/stat's letter when read: S asleep, T stopped
 
 
@@ -67,8 +57,6 @@ class FdView:
     unread: int | None
     shutdown: str | None  # which directions are shut: "read" | "write" | "both"
     accepted: bool | None  # a client's connection: taken by accept() yet?
-    analogy: str
-    analogy_short: str
     peer_process: Holder | None = None  # the peer's holder outside the session (command escaped), if readable
     raw: kernel.UnixSocket | None = field(default=None, compare=False)
 
@@ -105,6 +93,15 @@ class FileView:
 
 
 @dataclass(frozen=True)
+class FileListing:
+    """What `ls` prints: the socket files, and the names the user and group databases give their owners."""
+
+    files: tuple[FileView, ...]
+    users: dict[int, str]
+    groups: dict[int, str]
+
+
+@dataclass(frozen=True)
 class QueuedCall:
     """A connection the kernel completed in a listener's queue that no accept has taken yet.
 
@@ -136,9 +133,6 @@ class Snapshot:
     def current(self) -> str | None:
         """The current process (the one a bare command runs in), if any."""
         return next((proc.name for proc in self.processes if proc.current), None)
-
-    def to_json(self) -> str:
-        return json.dumps(_json(self), separators=(",", ":"), ensure_ascii=False)
 
     def find(self, process: str, fd: int) -> FdView | None:
         for view in self.processes:
@@ -187,17 +181,6 @@ class ExportJob:
     typed: tuple[Typed, ...]
     records: tuple[Record, ...]
     snapshot: Snapshot
-
-
-def _json(snapshot: Snapshot) -> dict:
-    processes = []
-    for proc in snapshot.processes:
-        item = asdict(proc)
-        item["fds"] = [{k: v for k, v in asdict(f).items() if k != "raw"} for f in proc.fds]
-        processes.append(item)
-    files = [asdict(f) for f in snapshot.files]
-    return {"processes": processes, "files": files, "limited": snapshot.limited, "scratch": snapshot.scratch,
-            "uid": snapshot.uid, "queued": [asdict(q) for q in snapshot.queued]}
 
 
 @dataclass(frozen=True)
@@ -250,6 +233,23 @@ def _outside_peers(facts: list[ProcessFacts], table: kernel.SocketTable) -> set[
     held = {target.inode for proc in facts for target in (proc.fds or {}).values() if target.inode is not None}
     peers = {sock.peer for inode in held if (sock := table.sockets.get(inode)) is not None and sock.peer}
     return {peer for peer in peers - held if peer in table.sockets}
+
+
+def file_listing(snapshot: Snapshot) -> FileListing:
+    """The snapshot's files with their owners' names, looked up now (a uid with no name is left out)."""
+    users, groups = {}, {}
+    for file in snapshot.files:
+        try:
+            if file.uid is not None and file.uid not in users:
+                users[file.uid] = pwd.getpwuid(file.uid).pw_name
+        except KeyError:
+            pass
+        try:
+            if file.gid is not None and file.gid not in groups:
+                groups[file.gid] = grp.getgrgid(file.gid).gr_name
+        except KeyError:
+            pass
+    return FileListing(snapshot.files, users, groups)
 
 
 def _idle_task(pid: int) -> kernel.TaskState | None:
@@ -315,7 +315,7 @@ def _process_view(proc: ProcessFacts, table, owners, queued_on, outsiders) -> Pr
     if proc.pending:
         call, fd, address = proc.pending
         syscall = kernel.syscall_name(task.syscall) if task and task.syscall is not None else None
-        blocked = Blocked(call, fd, display_name(address), syscall, task.wchan if task else None, WAITS.get(call),
+        blocked = Blocked(call, fd, display_name(address), syscall, task.wchan if task else None,
                           task.state if task else None)
     fds, others = [], []
     for fd, target in (proc.fds or {}).items():
@@ -346,19 +346,12 @@ def _fd_view(fd: int, sock: kernel.UnixSocket, table, owners, queued_on, blocked
     elif state == "CONNECTING" and blocked is not None:  # CONNECTING: this fd's connect() is the blocked call
         peer = blocked.target
     listening = sock.state == TCP_LISTEN
-    pending = sock.rqueue if listening else None
-    unread = None if listening or table.limited else sock.rqueue
-    facts = {"pending": pending, "accepted": accepted, "blocked": blocked_here, "shutdown": shutdown,
-             "unread": unread}
     return FdView(
         fd=fd, inode=sock.inode, type=kind, role="passive" if listening else "active", state=state,
         local=display_name(sock.name), peer=peer, peer_owner=owners.get(sock.peer) if sock.peer else None,
-        pending=pending, backlog=sock.wqueue if listening else None, unread=unread, shutdown=shutdown,
-        accepted=accepted,
-        analogy=label(kind, state, **facts),
-        analogy_short=short_label(kind, state, **facts),
-        peer_process=outsider if state == "CONNECTED" else None,
-        raw=sock,
+        pending=sock.rqueue if listening else None, backlog=sock.wqueue if listening else None,
+        unread=None if listening or table.limited else sock.rqueue, shutdown=shutdown, accepted=accepted,
+        peer_process=outsider if state == "CONNECTED" else None, raw=sock,
     )
 
 

@@ -1,15 +1,16 @@
-"""Views that are not system calls: help and man drawn here, the snapshot views
-(state, ss, ls) handed to panel.py.
+"""Views that are not system calls: help, man and why drawn here; the snapshot views
+handed to panel.py (state), listings.py (state --json, ss, ls) and timeline.py.
 
 Pure: a View event in, lines of styled fragments out.
 """
 
 import textwrap
 
-from sockrepl import panel
 from sockrepl.commands import ALIASES, GROUPS, REGISTRY, commands_in_group
 from sockrepl.events import View
 from sockrepl.fit import wrap
+from sockrepl.listings import ls_lines, ss_lines, state_json
+from sockrepl.panel import panel_lines
 
 SYNTAX_HELP = """\
 Commands run in the current process (the prompt names it); NAME: COMMAND runs one in another.
@@ -141,4 +142,12 @@ def view_lines(view: View, width: int = 80) -> list:
         return timeline_lines(view.data.records, view.data.snapshot, width, view.data.last)
     if view.kind == "why":
         return why_lines(view.data, width)
-    return panel.view_lines(view, width)
+    if view.kind == "state":
+        return panel_lines(view.data, width)
+    if view.kind == "state-json":
+        return [[("", state_json(view.data))]]
+    if view.kind == "ss":
+        return ss_lines(view.data)
+    if view.kind == "ls":
+        return ls_lines(view.data)
+    raise ValueError(f"unknown view {view.kind}")

@@ -10,7 +10,8 @@ from sockrepl.commands import parse
 from sockrepl.events import CallEvent, ExitEvent, Outcome, SignalEvent
 from sockrepl.fit import cells
 from sockrepl.kernel import FdTarget, SocketTable, TaskState, UnixSocket
-from sockrepl.panel import panel_lines, ss_lines
+from sockrepl.listings import ss_lines
+from sockrepl.panel import panel_lines
 from sockrepl.quoting import c_string
 from sockrepl.render import event_lines, plain
 from sockrepl.state import ProcessFacts, build

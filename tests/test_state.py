@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from sockrepl import kernel
+from sockrepl import analogy, kernel
 
 SS_STATE = {"LISTEN": 10, "ESTAB": 1, "UNCONN": 7}
 USERS = re.compile(r"pid=(\d+),fd=(\d+)")
@@ -116,7 +116,7 @@ def test_datagram_queue_reports_the_first_datagram_size(typed):
     snapshot = typed.snapshot()
     box = snapshot.find("a", 3)
     assert (box.type, box.state, box.local, box.unread) == ("DGRAM", "BOUND", "@mailbox", 3)
-    assert "letters waiting (first 3 B)" in box.analogy
+    assert "letters waiting (first 3 B)" in analogy.words(box, None)[0]
     assert_agrees_with_ss(snapshot)
 
 
@@ -146,7 +146,7 @@ def test_peer_closed_and_shutdown_states(typed):
     assert (snapshot.find("a", 3).shutdown, snapshot.find("a", 4).shutdown) == ("write", "read")
     typed("a: close 3")
     four = typed.snapshot().find("a", 4)
-    assert (four.state, four.analogy) == ("PEER-CLOSED", "☎ the other side hung up")
+    assert (four.state, analogy.words(four, None)[0]) == ("PEER-CLOSED", "☎ the other side hung up")
 
 
 def test_state_json_is_one_line_with_the_documented_keys(typed):
