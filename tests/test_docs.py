@@ -1,4 +1,5 @@
-"""Docs that cannot drift: every command in the registry is in the README's table and in `help`."""
+"""Docs that cannot drift: every command in the registry is in the README's table and in `help`;
+every module is in the README's module map."""
 
 import re
 from pathlib import Path
@@ -30,3 +31,17 @@ def test_every_command_is_named_by_help_and_shown_with_its_usage_by_help_of_its_
     for spec in REGISTRY.values():
         detailed = plain(help_lines(spec.group, 80)).splitlines()
         assert f"  {spec.usage}" in [line[: len(spec.usage) + 2] for line in detailed], (spec.name, spec.group)
+
+
+def readme_module_map() -> set[str]:
+    """Every `name.py` in the module map, the code block under "## Development" that starts with `sockrepl/`."""
+    text = README.read_text(encoding="utf-8")
+    block = text.split("## Development", 1)[1].split("```\nsockrepl/\n", 1)[1].split("```", 1)[0]
+    return set(re.findall(r"\b(\w+)\.py\b", block))
+
+
+def test_the_readme_module_map_names_every_module_and_no_other():
+    modules = {path.stem for path in (README.parent / "sockrepl").glob("*.py")}
+    named = readme_module_map()
+    assert sorted(modules - named) == [], "modules missing from README.md's module map"
+    assert sorted(named - modules) == [], "README.md's module map names modules that do not exist"
