@@ -17,7 +17,8 @@ from pathlib import Path
 
 from sockrepl.course import Course, read_course
 from sockrepl.events import UsageError
-from sockrepl.lesson_format import Action, Exercise, Expect, Lesson, LessonError, StateCheck, Step, parse_lesson
+from sockrepl.lesson_format import Exercise, Lesson, Step, parse_lesson
+from sockrepl.lesson_lines import Action, Expect, LessonError, StateCheck
 from sockrepl.limits import LESSON
 from sockrepl.predictions import outcome_of, right, said
 

@@ -2,7 +2,8 @@
 
 import pytest
 
-from sockrepl.lesson_format import Answer, LessonError, parse_lesson
+from sockrepl.lesson_format import Answer, parse_lesson
+from sockrepl.lesson_lines import LessonError
 from sockrepl.lessons import check_lesson
 from sockrepl.predictions import right
 

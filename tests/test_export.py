@@ -17,7 +17,8 @@ import pytest
 from sockrepl import session as session_module
 from sockrepl.batch import run_script
 from sockrepl.export import carried_out
-from sockrepl.lesson_format import LessonError, parse_lesson
+from sockrepl.lesson_format import parse_lesson
+from sockrepl.lesson_lines import LessonError
 from sockrepl.lessons import check_lesson
 from sockrepl.render import event_lines, plain
 from sockrepl.session import Session

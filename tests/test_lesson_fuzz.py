@@ -8,7 +8,8 @@ import time
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sockrepl.lesson_format import LessonError, parse_lesson
+from sockrepl.lesson_format import parse_lesson
+from sockrepl.lesson_lines import LessonError
 from sockrepl.lessons import output_mismatch, placeholder_match
 from sockrepl.lessons_cli import check
 

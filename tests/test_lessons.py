@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from sockrepl.lesson_format import Expect, LessonError, parse_lesson
+from sockrepl.lesson_format import parse_lesson
+from sockrepl.lesson_lines import Expect, LessonError
 from sockrepl.lessons import check_lesson, expect_matches, lesson_files, load, output_mismatch, placeholder_match
 
 GOOD = """\
@@ -271,7 +272,7 @@ def test_placeholders_agree_with_a_regular_expression_where_both_apply():
 
 def test_many_placeholders_on_one_line_match_in_linear_time():
     """25 {*} compiled to a regex backtrack for ever; matched piece by piece they take no time."""
-    program = ("from sockrepl.lesson_format import Expect; from sockrepl.lessons import expect_matches; "
+    program = ("from sockrepl.lesson_lines import Expect; from sockrepl.lessons import expect_matches; "
                "print(expect_matches(Expect(1, 'text', '[a] ' + '{*}x' * 25 + 'y'), '[a] ' + 'x' * 5000))")
     run = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=10)
     assert run.stdout == "False\n"
@@ -339,7 +340,7 @@ def test_check_names_each_authoring_mistake(tmp_path):
 def test_run_tag_keeps_abstract_names_of_lessons_apart():
     """`{run}` is unique per sockrepl process, and no shipped lesson binds a bare abstract name
     (abstract names are shared by the whole network namespace: two runs of a lesson would collide)."""
-    from sockrepl.lesson_format import RUN_TAG
+    from sockrepl.lesson_lines import RUN_TAG
 
     (step,) = parse_lesson("# T\n```sockrepl\n> spawn a\na> bind 3 @x-{run}\n? a fd 3: local=@x-{run}\n```\n").steps
     assert step.actions[1].command.args["addr"] == b"\0x-" + RUN_TAG.encode()
