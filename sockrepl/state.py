@@ -3,7 +3,10 @@
 `take_snapshot` reads the kernel (one sock_diag dump, /proc per worker, lstat
 per socket file); `build` is the pure join, unit-tested on its own. Every
 number comes from the kernel; the session only contributes names (which
-process is `server`) and which call a blocked process was asked to make.
+process is `server`, which is current), which call a blocked process was asked
+to make, and the bytes sent on a call still in a listener's queue (the kernel
+lists no socket that holds them). Facts only: the words drawn from them are
+the renderers' (analogy.py, panel.py, listings.py).
 """
 
 import grp
