@@ -11,6 +11,7 @@ from sockrepl.analogy import words
 from sockrepl.fit import cells as cells_of_text
 from sockrepl.fit import cut_left, fit
 from sockrepl.state import Blocked, FdView, FileView, OtherFd, ProcessView, QueuedCall, Snapshot
+from sockrepl.table import column_widths
 from sockrepl.textsafe import visible
 from sockrepl.theme import process_style
 
@@ -238,7 +239,7 @@ def panel_lines(snapshot: Snapshot, width: int = 80, height: int | None = None,
         idle_shown = bool(idle) and room - 1 - len(layout.headers) - sum(map(len, layout.rows.values())) >= 1
     shown_views = [row for proc, rows in units for i, row in enumerate(rows)
                    if i in layout.rows[proc.name] and isinstance(row, FdView)]
-    widths = [max((len(c[i]) for c in map(_cells, shown_views)), default=0) for i in range(4)]
+    widths = column_widths([_cells(view) for view in shown_views], 4)
     lines: list[Fragments] = []
     hidden = 0
     unseen: list[str] = []
