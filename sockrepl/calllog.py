@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from sockrepl.commands import Command
 from sockrepl.events import CallEvent, ExitEvent, Outcome, Phase
+from sockrepl.protocol import Pair
 
 SENDS = ("send", "write", "sendto")
 
@@ -118,7 +119,7 @@ def created_fds(command: Command, outcome: Outcome | None) -> tuple[int, ...]:
     if outcome is None or outcome.failed:
         return ()
     if command.name == "socketpair":
-        return tuple(outcome.out.get("fds") or ())
+        return outcome.out.fds if isinstance(outcome.out, Pair) else ()
     if command.name in ("socket", "accept"):
         return (outcome.ret,)
     return ()

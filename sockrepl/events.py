@@ -4,29 +4,17 @@ The session produces these; batch mode, the REPL and the lesson checker consume
 them. Nothing here does I/O or knows how it will be drawn.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from sockrepl.commands import Command
+from sockrepl.protocol import Outcome
 
 # the words a report is made of: what became of a call, of a signal; how loud a notice is; which view
 Phase = Literal["done", "unfinished", "resumed", "lost", "died"]
 Effect = Literal["stopped", "continued", "nothing", "ignored", "caught", "discarded"]
 NoticeKind = Literal["info", "warn", "error"]
 ViewKind = Literal["state", "state-json", "ss", "ls", "help", "man", "timeline", "why", "export"]
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """A system call's result as the kernel gave it, with its out-parameters."""
-
-    ret: int
-    errno: int = 0
-    out: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def failed(self) -> bool:
-        return self.ret == -1
 
 
 @dataclass(frozen=True)
@@ -106,5 +94,7 @@ class View:
     kind: ViewKind
     data: Any = None
 
+
+__all__ = ["Outcome"]  # the worker's reply is the event's outcome: one record, defined with the protocol
 
 Event = CallEvent | ExitEvent | SignalEvent | SpawnEvent | Notice | UsageError | ProcessTable | View

@@ -10,6 +10,7 @@ ENOTCONN. Pure data: a call-specific table, then one line per errno.
 from sockrepl import constants as C
 from sockrepl.commands import Command
 from sockrepl.events import Outcome
+from sockrepl.protocol import Received
 
 MSG_TRUNC = C.MSG_FLAGS["MSG_TRUNC"]
 SOCK_STREAM = C.SOCKET_TYPES["SOCK_STREAM"]
@@ -198,12 +199,12 @@ def notes(command: Command, outcome: Outcome) -> list[str]:
 
 def _receive_notes(command: Command, outcome: Outcome) -> list[str]:
     """Every note that applies: a datagram can be both truncated and from a sender with no address."""
-    out, found = outcome.out, []
-    full, size = out.get("datagram_len"), command.args["size"]
+    out, found = outcome.out if isinstance(outcome.out, Received) else Received(None, SOCK_STREAM), []
+    full, size = out.datagram_len, command.args["size"]
     if full is not None and full > size and not command.args.get("flags", 0) & MSG_TRUNC:
         found.append(f"truncated: the datagram had {full} bytes, the buffer {size}; the other {full - size} are lost")
-    if outcome.ret == 0 and out.get("sotype", SOCK_STREAM) == SOCK_STREAM:
+    if outcome.ret == 0 and out.sotype == SOCK_STREAM:
         found.append("0 bytes = end of file: the other side hung up (or shut down its writing side)")
-    if command.name == "recvfrom" and command.args.get("want_addr", True) and out.get("addrlen") == 0:
+    if command.name == "recvfrom" and command.args.get("want_addr", True) and out.from_unbound:
         found.append("the sender has no address (it never called bind), so there is no way to reply")
     return found

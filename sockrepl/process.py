@@ -6,7 +6,6 @@ in the terminal reaches sockrepl only, with the scratch directory as cwd.
 """
 
 import contextlib
-import json
 import os
 import select
 import signal
@@ -19,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sockrepl.commands import Command
+from sockrepl.protocol import Hello, Internal, Outcome, Request, request_frame, take_replies
 
-BYTE_FIELDS = ("addr", "data", "path")  # as worker.BYTE_FIELDS: the worker is standalone (a test keeps them equal)
-
+Reply = Outcome | Hello | Internal
 WORKER_SCRIPT = str(Path(__file__).with_name("worker.py"))
 HELLO_SECONDS = 10.0
 READ_SIZE = 1 << 20
@@ -87,22 +86,19 @@ class Worker:
         self._request_fd = requests.fileno()
         self._pipes = (requests, replies)
         self._buffer = bytearray()
-        self._replies: deque[dict] = deque()
+        self._replies: deque[Reply] = deque()
         self._eof = False
         self._unsent = memoryview(b"")  # the rest of a request the pipe did not take yet
         os.set_blocking(self.reply_fd, False)
         os.set_blocking(self._request_fd, False)  # a stopped worker must never block sockrepl
 
-    def send(self, request: dict) -> bool:
+    def send(self, request: Request) -> bool:
         """Write the request as far as the pipe takes it now; True if all of it went.
 
         Never blocks: a worker stopped from outside (SIGSTOP) stops reading, and a
         multi-MB request fills the pipe. `flush` writes the rest when it can.
         """
-        for key in BYTE_FIELDS:
-            if isinstance(request.get(key), bytes):
-                request = {**request, key: request[key].hex()}
-        self._unsent = memoryview((json.dumps(request, separators=(",", ":")) + "\n").encode())
+        self._unsent = memoryview(request_frame(request))
         return self.flush()
 
     def flush(self) -> bool:
@@ -139,7 +135,7 @@ class Worker:
             return True
         return bool(readable)
 
-    def take_reply(self, timeout: float) -> tuple[dict | None, bool]:
+    def take_reply(self, timeout: float) -> tuple[Reply | None, bool]:
         """The next reply if one comes within `timeout`, and whether the worker is gone."""
         if not self._replies and not self._eof and self.wait_readable(timeout):
             self._fill()
@@ -161,10 +157,13 @@ class Worker:
             self._buffer += chunk
             if len(chunk) < READ_SIZE:
                 break  # drained for now: anything later makes the pipe readable again
-        while b"\n" in self._buffer:
-            line, _, rest = bytes(self._buffer).partition(b"\n")
-            self._buffer = bytearray(rest)
-            self._replies.append(_decode_reply(line))
+        try:
+            replies = take_replies(self._buffer)
+        except ValueError as error:  # not a reply: what is left of the stream cannot be trusted
+            replies = [Internal(f"unreadable reply ({error})")]
+            self._buffer.clear()
+        for reply in replies:
+            self._replies.append(reply if isinstance(reply, Reply) else Internal(f"unexpected {type(reply).__name__}"))
 
     def running(self) -> bool:
         return self.popen.poll() is None
@@ -195,17 +194,6 @@ class Worker:
             return self.popen.wait()
 
 
-def _decode_reply(line: bytes) -> dict:
-    try:
-        reply = json.loads(line)
-    except ValueError:
-        return {"internal": f"unreadable reply {line[:60]!r}"}
-    for key in BYTE_FIELDS:
-        if isinstance(reply.get(key), str):
-            reply[key] = bytes.fromhex(reply[key])
-    return reply
-
-
 def start_workers(names: list[str], cwd: Path, uid: int | None = None, gid: int | None = None,
                   fd_limit: int = 0, namespace: Namespace | None = None) -> list[Worker]:
     """Start all at once, then wait for each one's hello (which says it is ready).
@@ -230,9 +218,9 @@ def start_workers(names: list[str], cwd: Path, uid: int | None = None, gid: int 
             hello, gone = None, False
             while hello is None and not gone and time.monotonic() < deadline:
                 hello, gone = worker.take_reply(max(0.0, deadline - time.monotonic()))
-            if not hello or "hello" not in hello:
+            if not isinstance(hello, Hello):
                 raise OSError(f"{worker.name} did not start")
-            worker.uid = hello["uid"]
+            worker.uid = hello.uid
     except BaseException:
         for worker in workers:
             if worker.running():

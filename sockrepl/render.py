@@ -4,6 +4,8 @@ A line is a list of (style, text) pairs, the format prompt_toolkit prints
 natively; `plain()` joins the text for batch mode. Pure: no I/O, no rich.
 """
 
+import stat
+
 from sockrepl import constants as C
 from sockrepl.commands import Command
 from sockrepl.events import (
@@ -18,35 +20,41 @@ from sockrepl.events import (
     View,
 )
 from sockrepl.explain import notes
+from sockrepl.protocol import SOCKADDR_UN_SIZE, Address, Flags, Option, Pair, Passed, Previous, Received, Status
 from sockrepl.quoting import c_string, sockaddr
 from sockrepl.table import table_lines
 from sockrepl.textsafe import visible
 from sockrepl.theme import process_style
 
 Fragments = list[tuple[str, str]]
-SOCKADDR_UN_SIZE = 110
+FILE_TYPES = {stat.S_IFSOCK: "S_IFSOCK", stat.S_IFREG: "S_IFREG", stat.S_IFDIR: "S_IFDIR", stat.S_IFIFO: "S_IFIFO",
+              stat.S_IFCHR: "S_IFCHR", stat.S_IFLNK: "S_IFLNK", stat.S_IFBLK: "S_IFBLK"}
 
 
 def _addr_in(command: Command, outcome: Outcome | None) -> str:
     path = command.args["addr"]
-    length = outcome.out.get("addrlen") if outcome else None
-    if length is None:
+    if outcome is not None and isinstance(outcome.out, Passed):
+        length = outcome.out.addrlen
+    else:
         length = command.args.get("addrlen") or 2 + len(path)
     return f"{sockaddr(path if path else None)}, {length}"
 
 
 def _addr_out(outcome: Outcome | None) -> str:
-    if outcome is None or outcome.failed or "addrlen" not in outcome.out:
+    """The address a call returned; `recvfrom`'s is its sender's."""
+    out = outcome.out if outcome is not None and not outcome.failed else None
+    address = out.source if isinstance(out, Received) else out
+    if not isinstance(address, Address):
         return "addr, addrlen"
-    length = outcome.out["addrlen"]
-    shown = "{}" if length == 0 else sockaddr(outcome.out.get("addr"))
-    return f"{shown}, [{SOCKADDR_UN_SIZE} => {length}]"
+    shown = "{}" if address.addrlen == 0 else sockaddr(address.addr)
+    return f"{shown}, [{SOCKADDR_UN_SIZE} => {address.addrlen}]"
 
 
 def _received(outcome: Outcome | None) -> str:
     if outcome is None or outcome.failed:
         return "buf"
-    return c_string(outcome.out.get("data") or b"")
+    data = outcome.out.data if isinstance(outcome.out, Received) else None
+    return c_string(data or b"")
 
 
 def call_parts(command: Command, outcome: Outcome | None) -> tuple[str, str]:
@@ -57,7 +65,7 @@ def call_parts(command: Command, outcome: Outcome | None) -> tuple[str, str]:
         head = f"{C.name_of(a['domain'], C.DOMAINS)}, {C.socket_type_text(a['type'])}, {a['protocol']}"
         if name == "socket":
             return head, ""
-        fds = outcome.out.get("fds") if outcome else None
+        fds = outcome.out.fds if outcome is not None and isinstance(outcome.out, Pair) else None
         return head + ", ", f"[{fds[0]}, {fds[1]}]" if fds else "sv"
     if name in ("bind", "connect"):
         return f"{a['fd']}, {_addr_in(command, outcome)}", ""
@@ -106,10 +114,10 @@ def call_parts(command: Command, outcome: Outcome | None) -> tuple[str, str]:
 
 
 def _sockopt_value(optname: int, outcome: Outcome | None) -> str:
-    if outcome is None or outcome.failed or outcome.out.get("value") is None:
+    out = outcome.out if outcome is not None and not outcome.failed else None
+    if not isinstance(out, Option) or out.value is None:
         return "optval, optlen"
-    value = outcome.out["value"]
-    size = outcome.out.get("optlen")
+    value, size = out.value, out.optlen
     if optname == C.SOCKOPTS["SO_PEERCRED"] and len(value) == 3:
         return f"{{pid={value[0]}, uid={value[1]}, gid={value[2]}}}, [{size}]"
     if optname == C.SOCKOPTS["SO_TYPE"]:
@@ -118,20 +126,18 @@ def _sockopt_value(optname: int, outcome: Outcome | None) -> str:
 
 
 def _stat_struct(outcome: Outcome | None) -> str:
-    if outcome is None or outcome.failed:
+    if outcome is None or outcome.failed or not isinstance(outcome.out, Status):
         return "statbuf"
-    mode = outcome.out["mode"]
-    kinds = {0o140000: "S_IFSOCK", 0o100000: "S_IFREG", 0o040000: "S_IFDIR", 0o010000: "S_IFIFO",
-             0o020000: "S_IFCHR", 0o120000: "S_IFLNK", 0o060000: "S_IFBLK"}
-    kind = kinds.get(mode & 0o170000, oct(mode & 0o170000))
-    return f"{{st_mode={kind}|{mode & 0o7777:04o}, st_size={outcome.out['size']}, ...}}"
+    mode = outcome.out.mode
+    kind = FILE_TYPES.get(stat.S_IFMT(mode), oct(stat.S_IFMT(mode)))
+    return f"{{st_mode={kind}|{stat.S_IMODE(mode):04o}, st_size={outcome.out.size}, ...}}"
 
 
 def result_text(command: Command, outcome: Outcome) -> str:
     if outcome.failed:
         return f"-1 {C.errno_text(outcome.errno)}"
     if command.name == "signal":
-        return outcome.out.get("previous", "0")
+        return outcome.out.action if isinstance(outcome.out, Previous) else "0"
     return str(outcome.ret)
 
 
@@ -173,7 +179,8 @@ def _fcntl_lines(event: CallEvent) -> list[Fragments]:
         return [[tag, ("class:call", "fcntl"), ("", f"({a['fd']}, {first}) = "), ("class:lost", "?")]]
     lines = []
     if a["cmd"] in ("getfl", "nonblock"):
-        getfl = outcome.ret if a["cmd"] == "getfl" else outcome.out.get("getfl", outcome.ret)
+        read = outcome.out.getfl if isinstance(outcome.out, Flags) else None
+        getfl = outcome.ret if a["cmd"] == "getfl" or read is None else read
         res = (f"-1 {C.errno_text(outcome.errno)}" if getfl == -1 else
                f"{getfl:#x} (flags {C.flag_names(getfl, C.OPEN_FLAGS, zero='O_RDONLY')})")
         lines.append([tag, ("class:call", "fcntl"), ("", f"({a['fd']}, F_GETFL) = "),
@@ -181,7 +188,7 @@ def _fcntl_lines(event: CallEvent) -> list[Fragments]:
         if getfl == -1:
             return lines + _notes(event.command, outcome)
     if a["cmd"] in ("setfl", "nonblock"):
-        new = C.flag_names(outcome.out.get("newflags", 0), C.OPEN_FLAGS, zero="O_RDONLY")
+        new = C.flag_names(outcome.out.newflags if isinstance(outcome.out, Flags) else 0, C.OPEN_FLAGS, zero="O_RDONLY")
         lines.append([tag, ("class:call", "fcntl"), ("", f"({a['fd']}, F_SETFL, {new})"),
                       *_result_fragments(event.command, outcome)])
         lines += _notes(event.command, outcome)

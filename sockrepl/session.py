@@ -42,7 +42,8 @@ from sockrepl.events import (
 from sockrepl.holders import Holders
 from sockrepl.lifecycle import ENDING_SIGNALS
 from sockrepl.limits import SENDING, Limits
-from sockrepl.process import Namespace, Worker, WorkerGone, make_namespace, start_workers
+from sockrepl.process import Namespace, Reply, Worker, WorkerGone, make_namespace, start_workers
+from sockrepl.protocol import Internal, Request
 from sockrepl.state import ExportJob, Snapshot, TimelineView, Typed, file_listing, take_snapshot
 from sockrepl.why import explain_call, target
 
@@ -477,13 +478,13 @@ class Session:
                 return []
             worker.wait_readable(0.001)
 
-    def _done(self, worker: Worker, command: Command, reply: dict, phase: Phase) -> list[Event]:
-        if "internal" in reply:
-            return [Notice(f"internal error in {worker.name}: {reply['internal']}", "error")]
-        outcome = _outcome(reply)
-        if command.name == "bind" and not outcome.failed:
+    def _done(self, worker: Worker, command: Command, reply: Reply, phase: Phase) -> list[Event]:
+        if not isinstance(reply, Outcome):
+            error = reply.error if isinstance(reply, Internal) else f"a second hello {reply}"
+            return [Notice(f"internal error in {worker.name}: {error}", "error")]
+        if command.name == "bind" and not reply.failed:
             self._remember_file(command.args["addr"])
-        return [CallEvent(worker.name, command, phase, outcome)]
+        return [CallEvent(worker.name, command, phase, reply)]
 
     def _remember_file(self, path: bytes) -> None:
         """The socket file a bind made: the kernel reads sun_path up to its first NUL."""
@@ -602,13 +603,8 @@ def _is_dir(path: bytes, directory: Path) -> bool:
     return os.path.realpath(os.path.join(os.fsencode(directory), path)) == os.path.realpath(os.fsencode(directory))
 
 
-def _request(command: Command) -> dict:
-    return {"op": command.name, **command.args}
-
-
-def _outcome(reply: dict) -> Outcome:
-    out = {k: v for k, v in reply.items() if k not in ("ret", "errno")}
-    return Outcome(reply["ret"], reply.get("errno", 0), out)
+def _request(command: Command) -> Request:
+    return Request(command.name, command.args)
 
 
 def _remove_socket_files(created: dict[str, tuple[int, int]]) -> None:

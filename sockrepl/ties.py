@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from sockrepl import constants as C
 from sockrepl.calllog import CallRecord, ExitRecord, Record
+from sockrepl.protocol import Received
 from sockrepl.state import Snapshot
 
 STREAM = C.SOCKET_TYPES["SOCK_STREAM"]
@@ -117,8 +118,9 @@ def _received(record: CallRecord, streams, messages, hangups) -> list[Tie]:
     got = record.outcome.ret
     if messages.get(record.inode):
         source = messages[record.inode].popleft()
-        full = record.outcome.out.get("datagram_len")
-        lost = full - got if isinstance(full, int) and full > got else 0
+        out = record.outcome.out
+        full = out.datagram_len if isinstance(out, Received) else None
+        lost = full - got if full is not None and full > got else 0
         return [Tie(source, record.seq, record.process, f"{lost} B lost" if lost else "")]
     if got == 0:
         return [Tie(hangups[record.inode], record.seq, record.process, "EOF")] if record.inode in hangups else []

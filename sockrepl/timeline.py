@@ -15,6 +15,7 @@ from sockrepl import constants as C
 from sockrepl.calllog import ExitRecord, Record
 from sockrepl.commands import Command
 from sockrepl.events import Outcome
+from sockrepl.protocol import Pair, Previous, Received
 from sockrepl.quoting import c_string, sun_path
 from sockrepl.state import Snapshot
 from sockrepl.textsafe import visible
@@ -49,7 +50,7 @@ def _result(command: Command, outcome: Outcome) -> str:
     if outcome.failed:
         return f"-1 {C.ERRNO_NAMES.get(outcome.errno, outcome.errno)}"
     if command.name == "signal":
-        return str(outcome.out.get("previous", "0"))
+        return outcome.out.action if isinstance(outcome.out, Previous) else "0"
     return str(outcome.ret)
 
 
@@ -57,7 +58,7 @@ def _short_args(command: Command, outcome: Outcome | None, data: int) -> list[st
     a, name = command.args, command.name
     fd = [str(a["fd"])] if "fd" in a else []
     if name in ("socket", "socketpair"):
-        fds = outcome.out.get("fds") if outcome else None
+        fds = outcome.out.fds if outcome is not None and isinstance(outcome.out, Pair) else None
         return [C.socket_type_text(a["type"])] + ([f"[{fds[0]}, {fds[1]}]"] if fds else [])
     if name in ("bind", "connect"):
         return [*fd, sun_path(a["addr"]) if a["addr"] else '""']
@@ -68,7 +69,7 @@ def _short_args(command: Command, outcome: Outcome | None, data: int) -> list[st
     if name == "sendto":
         return [*fd, c_string(a["data"], data), sun_path(a["addr"]) if a["addr"] else '""']
     if name in ("recv", "read", "recvfrom"):
-        got = outcome.out.get("data") if outcome and not outcome.failed else None
+        got = outcome.out.data if outcome is not None and isinstance(outcome.out, Received) else None
         return fd + ([c_string(got, data)] if got else [])
     if name == "shutdown":
         return [*fd, C.name_of(a["how"], C.SHUTDOWN_HOWS)]

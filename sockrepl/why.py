@@ -28,6 +28,7 @@ from sockrepl.evidence import (
     who_bound,
 )
 from sockrepl.explain import notes
+from sockrepl.protocol import Received
 from sockrepl.state import FdView, ProcessView, Snapshot
 from sockrepl.textsafe import visible
 
@@ -339,7 +340,7 @@ def _wrong_socket(name: str, view: FdView) -> Reason:
 def _no_return_address(record: CallRecord, history) -> list[Reason]:
     got = last_call(history, record.seq, lambda r: r.process == record.process and r.fd == record.fd
                 and r.command.name == "recvfrom" and r.ok and r.outcome is not None
-                and r.outcome.out.get("addrlen") == 0)
+                and isinstance(r.outcome.out, Received) and r.outcome.out.from_unbound)
     if got is None:
         return [Reason(f"fd {record.fd} has no fixed peer: give sendto an address (or connect first).")]
     return [Reason("The letter you answer had no return address: its sender never called bind, so there is "
@@ -360,7 +361,7 @@ def _returned(record: CallRecord, snapshot: Snapshot, history) -> list[Reason]:
     if name in ("recv", "read", "recvfrom") and said:
         reasons = [Reason(f"{call_text(record)} returned {outcome.ret}: {said[0]}.", f"#{record.seq}: = {outcome.ret}",
                           "session")]
-        full = outcome.out.get("datagram_len")
+        full = outcome.out.datagram_len if isinstance(outcome.out, Received) else None
         if full is not None and full > record.command.args["size"]:
             reasons.append(Reason("A datagram is read whole or cut: what does not fit the buffer is dropped.",
                                   f"#{record.seq}: the kernel's MSG_TRUNC peek said {full} bytes", "session"))

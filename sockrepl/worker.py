@@ -3,7 +3,8 @@
 Started as `python -I -S worker.py PARENT_PID FD_LIMIT JOIN [UID GID]` (FD_LIMIT 0: no new limit; JOIN: the
 fds of a lesson's namespaces to enter, "USERFD,NETFD" or "NETFD", or "-") with stdin/stdout as
 pipes to the session, so fds 0-2 are the tool's and the first socket is fd 3,
-as in a C program. Stdlib only, no imports from sockrepl: it must start fast.
+as in a C program. Of sockrepl it imports only `protocol` (stdlib-only, found by
+putting the package's parent directory last on the path): it must start fast.
 
 Calls go through libc with ctypes, not Python's socket module, so the worker
 behaves like a C program: one syscall per request, the kernel's return value
@@ -13,14 +14,13 @@ makes a blocked call return -1 EINTR), SIGPIPE at its default action.
 `worker.py namespace FD` makes a lesson's private network namespace instead (see
 `make_namespace`) and exits.
 
-Protocol: one JSON object a line each way. Bytes travel as hex strings in the
-fields named in BYTE_FIELDS.
+Protocol: protocol.py's records, framed by it; the worker waits for a request in read(0, ...)
+and answers with write(1, ...), which is how the session tells it idle.
 """
 
 import ctypes
 import errno
 import fcntl
-import json
 import os
 import resource
 import signal
@@ -28,17 +28,28 @@ import socket
 import struct
 import sys
 
-BYTE_FIELDS = ("addr", "data", "path")
-AF_UNIX = 1
-SOCK_DGRAM, SOCK_SEQPACKET = 2, 5
-SOL_SOCKET = 1
-SO_TYPE = 3
-SO_PEERCRED = 17
-MSG_PEEK, MSG_TRUNC = 0x2, 0x20
-PR_SET_PDEATHSIG = 1
-CLONE_NEWUSER, CLONE_NEWNET = 0x10000000, 0x40000000
-NETLINK_SOCK_DIAG = 4
-SOCKADDR_UN_SIZE = 110
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # last: never before the stdlib
+from sockrepl.protocol import (
+    SOCKADDR_UN_SIZE,
+    Address,
+    Flags,
+    Hello,
+    Internal,
+    Option,
+    Outcome,
+    Pair,
+    Passed,
+    Previous,
+    Received,
+    Status,
+    reply_frame,
+    take_requests,
+)
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>: not in the standard library
+CLONE_NEWUSER, CLONE_NEWNET = 0x10000000, 0x40000000  # <linux/sched.h>: in os only from Python 3.12
+NETLINK_SOCK_DIAG = 4  # <linux/netlink.h>: not in socket
+READ_SIZE = 1 << 20
 
 libc = ctypes.CDLL(None, use_errno=True)
 c_int, c_void_p, c_size_t, c_uint = ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint
@@ -51,16 +62,14 @@ libc.send.restype = libc.sendto.restype = libc.write.restype = libc.read.restype
 libc.recvfrom.restype = ctypes.c_ssize_t
 
 
-def result(ret, **extra):
-    """A reply: the return value, errno when it failed, and out-parameters."""
-    reply = {"ret": ret, "errno": ctypes.get_errno() if ret == -1 else 0}
-    reply.update(extra)
-    return reply
+def result(ret, out=None):
+    """A reply: the return value, errno when it failed, and the call's out-parameters."""
+    return Outcome(ret, ctypes.get_errno() if ret == -1 else 0, out)
 
 
 def sockaddr(path):
     """struct sockaddr_un for `path` (b"" = family only, for autobind)."""
-    return struct.pack("=H", AF_UNIX) + path.ljust(SOCKADDR_UN_SIZE - 2, b"\0")
+    return struct.pack("=H", socket.AF_UNIX) + path.ljust(SOCKADDR_UN_SIZE - 2, b"\0")
 
 
 def unpack_sockaddr(buf, length):
@@ -71,40 +80,40 @@ def unpack_sockaddr(buf, length):
     return path if path.startswith(b"\0") else path.split(b"\0", 1)[0]
 
 
-def address_in(req):
+def address_in(args):
     """The request's address as a sockaddr_un buffer, and the length to pass (the user's, or the path's)."""
-    path = req["addr"]
-    length = req.get("addrlen")
+    path = args["addr"]
+    length = args.get("addrlen")
     if length is None:
         length = 2 + len(path)
     return ctypes.create_string_buffer(sockaddr(path), SOCKADDR_UN_SIZE), length
 
 
-def call_with_address(func, req):
-    buf, length = address_in(req)
-    return result(func(req["fd"], buf, length), addrlen=length)
+def call_with_address(func, args):
+    buf, length = address_in(args)
+    return result(func(args["fd"], buf, length), Passed(length))
 
 
-def op_socket(req):
-    return result(libc.socket(req["domain"], req["type"], req["protocol"]))
+def op_socket(args):
+    return result(libc.socket(args["domain"], args["type"], args["protocol"]))
 
 
-def op_socketpair(req):
+def op_socketpair(args):
     fds = (c_int * 2)()
-    ret = libc.socketpair(req["domain"], req["type"], req["protocol"], fds)
-    return result(ret, fds=list(fds) if ret == 0 else None)
+    ret = libc.socketpair(args["domain"], args["type"], args["protocol"], fds)
+    return result(ret, Pair(tuple(fds)) if ret == 0 else None)
 
 
-def op_bind(req):
-    return call_with_address(libc.bind, req)
+def op_bind(args):
+    return call_with_address(libc.bind, args)
 
 
-def op_connect(req):
-    return call_with_address(libc.connect, req)
+def op_connect(args):
+    return call_with_address(libc.connect, args)
 
 
-def op_listen(req):
-    return result(libc.listen(req["fd"], req["backlog"]))
+def op_listen(args):
+    return result(libc.listen(args["fd"], args["backlog"]))
 
 
 def address_out(want):
@@ -114,195 +123,172 @@ def address_out(want):
     return ctypes.create_string_buffer(SOCKADDR_UN_SIZE), c_uint(SOCKADDR_UN_SIZE)
 
 
-def op_accept(req):
-    buf, length = address_out(req.get("want_addr"))
-    ret = libc.accept(req["fd"], buf, ctypes.byref(length) if length is not None else None)
-    return result(ret, **addr_fields(buf, length, ret))
-
-
-def addr_fields(buf, length, ret):
+def returned_address(buf, length, ret):
+    """What the kernel wrote into an address buffer, if there was one and the call did not fail."""
     if buf is None or ret == -1:
-        return {}
-    return {"addr": unpack_sockaddr(buf, length.value), "addrlen": length.value}
+        return None
+    return Address(unpack_sockaddr(buf, length.value), length.value)
 
 
-def op_send(req):
-    data = req["data"]
-    return result(libc.send(req["fd"], data, len(data), req["flags"]))
+def op_accept(args):
+    buf, length = address_out(args.get("want_addr"))
+    ret = libc.accept(args["fd"], buf, ctypes.byref(length) if length is not None else None)
+    return result(ret, returned_address(buf, length, ret))
 
 
-def op_write(req):
-    data = req["data"]
-    return result(libc.write(req["fd"], data, len(data)))
+def op_send(args):
+    data = args["data"]
+    return result(libc.send(args["fd"], data, len(data), args["flags"]))
 
 
-def op_sendto(req):
-    data = req["data"]
-    buf, length = address_in(req)
-    return result(libc.sendto(req["fd"], data, len(data), req["flags"], buf, length), addrlen=length)
+def op_write(args):
+    data = args["data"]
+    return result(libc.write(args["fd"], data, len(data)))
+
+
+def op_sendto(args):
+    data = args["data"]
+    buf, length = address_in(args)
+    return result(libc.sendto(args["fd"], data, len(data), args["flags"], buf, length), Passed(length))
 
 
 def socket_type(fd):
     """SO_TYPE, or None for an fd that is not a socket."""
     kind, size = c_int(0), c_uint(4)
-    if libc.getsockopt(fd, SOL_SOCKET, SO_TYPE, ctypes.byref(kind), ctypes.byref(size)):
+    if libc.getsockopt(fd, socket.SOL_SOCKET, socket.SO_TYPE, ctypes.byref(kind), ctypes.byref(size)):
         return None
     return kind.value
 
 
-def receive(req, want_addr):
+def receive(args, want_addr):
     """recv and recvfrom, as the recvfrom syscall (what glibc makes of both).
 
     On a datagram or seqpacket socket a peek with MSG_TRUNC comes first: it blocks
     exactly as the receive would, and returns the datagram's full length, so the
     transcript can say what a short buffer lost. The receive then finds it there.
     """
-    fd, size, flags = req["fd"], req["size"], req["flags"]
+    fd, size, flags = args["fd"], args["size"], args["flags"]
     kind = socket_type(fd)
     full = None
-    if kind in (SOCK_DGRAM, SOCK_SEQPACKET) and not flags & (MSG_PEEK | MSG_TRUNC):
-        full = libc.recvfrom(fd, None, 0, flags | MSG_PEEK | MSG_TRUNC, None, None)
+    if kind in (socket.SOCK_DGRAM, socket.SOCK_SEQPACKET) and not flags & (socket.MSG_PEEK | socket.MSG_TRUNC):
+        full = libc.recvfrom(fd, None, 0, flags | socket.MSG_PEEK | socket.MSG_TRUNC, None, None)
         if full == -1:
-            return result(-1, sotype=kind)
+            return result(-1, Received(None, kind))
     data = ctypes.create_string_buffer(max(size, 1))
     name, length = address_out(want_addr)
     ret = libc.recvfrom(fd, data, size, flags, name, ctypes.byref(length) if length is not None else None)
-    extra = {"sotype": kind, "datagram_len": full}
-    if ret >= 0:
-        extra["data"] = data.raw[: min(ret, size)]
-        if name is not None:
-            extra["addr"] = unpack_sockaddr(name, length.value)
-            extra["addrlen"] = length.value
-    return result(ret, **extra)
+    got = data.raw[: min(ret, size)] if ret >= 0 else None
+    return result(ret, Received(got, kind, full, returned_address(name, length, ret)))
 
 
-def op_recv(req):
-    return receive(req, False)
+def op_recv(args):
+    return receive(args, False)
 
 
-def op_recvfrom(req):
-    return receive(req, req.get("want_addr", True))
+def op_recvfrom(args):
+    return receive(args, args.get("want_addr", True))
 
 
-def op_read(req):
-    size = req["size"]
-    kind = socket_type(req["fd"])
+def op_read(args):
+    size = args["size"]
+    kind = socket_type(args["fd"])
     buf = ctypes.create_string_buffer(max(size, 1))
-    ret = libc.read(req["fd"], buf, size)
-    return result(ret, data=buf.raw[:ret] if ret >= 0 else None, sotype=kind)
+    ret = libc.read(args["fd"], buf, size)
+    return result(ret, Received(buf.raw[:ret] if ret >= 0 else None, kind))
 
 
-def op_close(req):
-    return result(libc.close(req["fd"]))
+def op_close(args):
+    return result(libc.close(args["fd"]))
 
 
-def op_shutdown(req):
-    return result(libc.shutdown(req["fd"], req["how"]))
+def op_shutdown(args):
+    return result(libc.shutdown(args["fd"], args["how"]))
 
 
-def name_call(func, req):
+def name_call(func, args):
     buf, length = address_out(True)
-    ret = func(req["fd"], buf, ctypes.byref(length))
-    return result(ret, **addr_fields(buf, length, ret))
+    ret = func(args["fd"], buf, ctypes.byref(length))
+    return result(ret, returned_address(buf, length, ret))
 
 
-def op_getsockname(req):
-    return name_call(libc.getsockname, req)
+def op_getsockname(args):
+    return name_call(libc.getsockname, args)
 
 
-def op_getpeername(req):
-    return name_call(libc.getpeername, req)
+def op_getpeername(args):
+    return name_call(libc.getpeername, args)
 
 
-def op_getsockopt(req):
-    if req["optname"] == SO_PEERCRED:
+def op_getsockopt(args):
+    if args["optname"] == socket.SO_PEERCRED:
         value, size = (c_int * 3)(), c_uint(12)
     else:
         value, size = (c_int * 1)(), c_uint(4)
-    ret = libc.getsockopt(req["fd"], req["level"], req["optname"], value, ctypes.byref(size))
-    return result(ret, value=list(value)[: size.value // 4] if ret == 0 else None, optlen=size.value)
+    ret = libc.getsockopt(args["fd"], args["level"], args["optname"], value, ctypes.byref(size))
+    return result(ret, Option(tuple(value)[: size.value // 4] if ret == 0 else None, size.value))
 
 
-def op_setsockopt(req):
-    value = c_int(req["value"])
-    return result(libc.setsockopt(req["fd"], req["level"], req["optname"], ctypes.byref(value), 4))
+def op_setsockopt(args):
+    value = c_int(args["value"])
+    return result(libc.setsockopt(args["fd"], args["level"], args["optname"], ctypes.byref(value), 4))
 
 
-def op_fcntl(req):
-    fd, op = req["fd"], req["cmd"]
-    if op == "setfl":
-        return result(libc.fcntl(fd, fcntl.F_SETFL, c_int(req["arg"])), newflags=req["arg"])
+def op_fcntl(args):
+    fd, cmd = args["fd"], args["cmd"]
+    if cmd == "setfl":
+        return result(libc.fcntl(fd, fcntl.F_SETFL, c_int(args["arg"])), Flags(None, args["arg"]))
     flags = libc.fcntl(fd, fcntl.F_GETFL)
-    if op == "getfl" or flags == -1:
+    if cmd == "getfl" or flags == -1:
         return result(flags)
-    new = (flags | os.O_NONBLOCK) if req["arg"] else (flags & ~os.O_NONBLOCK)
-    return result(libc.fcntl(fd, fcntl.F_SETFL, c_int(new)), getfl=flags, newflags=new)
+    new = (flags | os.O_NONBLOCK) if args["arg"] else (flags & ~os.O_NONBLOCK)
+    return result(libc.fcntl(fd, fcntl.F_SETFL, c_int(new)), Flags(flags, new))
 
 
-def os_call(func, *args, **extra):
+def os_call(func, *args):
     """Calls that never block go through os: the errno comes back in OSError."""
     try:
         value = func(*args)
     except OSError as exc:
-        return {"ret": -1, "errno": exc.errno or 0, **extra}
-    return {"ret": 0 if value is None else value, "errno": 0, **extra}
+        return Outcome(-1, exc.errno or 0)
+    return Outcome(0 if value is None else value)
 
 
-def op_unlink(req):
-    return os_call(os.unlink, req["path"])
+def op_unlink(args):
+    return os_call(os.unlink, args["path"])
 
 
-def op_chmod(req):
-    return os_call(os.chmod, req["path"], req["mode"])
+def op_chmod(args):
+    return os_call(os.chmod, args["path"], args["mode"])
 
 
-def op_open(req):
-    return os_call(os.open, req["path"], req["flags"], 0o644)
+def op_open(args):
+    return os_call(os.open, args["path"], args["flags"], 0o644)
 
 
-def op_stat(req):
+def op_stat(args):
     try:
-        st = os.stat(req["path"])
+        st = os.stat(args["path"])
     except OSError as exc:
-        return {"ret": -1, "errno": exc.errno or 0}
-    return {"ret": 0, "errno": 0, "mode": st.st_mode, "size": st.st_size, "uid": st.st_uid,
-            "gid": st.st_gid, "ino": st.st_ino}
+        return Outcome(-1, exc.errno or 0)
+    return Outcome(0, 0, Status(st.st_mode, st.st_size, st.st_uid, st.st_gid, st.st_ino))
 
 
-def op_signal(req):
-    action = signal.SIG_IGN if req["action"] == "ignore" else signal.SIG_DFL
+def op_signal(args):
+    action = signal.SIG_IGN if args["action"] == "ignore" else signal.SIG_DFL
     try:
-        previous = signal.signal(req["signal"], action)
+        previous = signal.signal(args["signal"], action)
     except (OSError, ValueError):
-        return {"ret": -1, "errno": errno.EINVAL}
+        return Outcome(-1, errno.EINVAL)
     if previous == signal.SIG_IGN:
-        name = "SIG_IGN"
-    elif previous == signal.SIG_DFL:
-        name = "SIG_DFL"
-    else:
-        name = "handler"
-    return {"ret": 0, "errno": 0, "previous": name}
+        return Outcome(0, 0, Previous("SIG_IGN"))
+    return Outcome(0, 0, Previous("SIG_DFL" if previous == signal.SIG_DFL else "handler"))
 
 
 OPS = {name[3:]: func for name, func in globals().items() if name.startswith("op_")}
 
 
-def decode_request(line):
-    req = json.loads(line)
-    for key in BYTE_FIELDS:
-        if isinstance(req.get(key), str):
-            req[key] = bytes.fromhex(req[key])
-    return req
-
-
-def encode_reply(reply):
-    for key in BYTE_FIELDS:
-        if isinstance(reply.get(key), bytes):
-            reply[key] = reply[key].hex()
-    return (json.dumps(reply, separators=(",", ":")) + "\n").encode()
-
-
 def write_all(data):
+
     view = memoryview(data)
     while view:
         view = view[os.write(1, view):]
@@ -398,18 +384,19 @@ def main(argv):
         become(int(argv[4]), int(argv[5]))
     if (joins or len(argv) > 5) and not die_with(parent):  # a new user namespace or uid cleared it
         return 1
-    write_all(encode_reply({"hello": os.getpid(), "uid": os.getuid(), "gid": os.getgid()}))
-    stdin = sys.stdin.buffer
+    write_all(reply_frame(Hello(os.getpid(), os.getuid(), os.getgid())))
+    buffer = bytearray()
     while True:
-        line = stdin.readline()
-        if not line:
+        chunk = os.read(0, READ_SIZE)
+        if not chunk:
             return 0
-        try:
-            req = decode_request(line)
-            reply = OPS[req["op"]](req)
-        except Exception as exc:  # a bug of ours must not kill the process and its fds
-            reply = {"internal": f"{type(exc).__name__}: {exc}"}
-        write_all(encode_reply(reply))
+        buffer += chunk
+        for request in take_requests(buffer):
+            try:
+                reply = OPS[request.op](request.args)
+            except Exception as exc:  # a bug of ours must not kill the process and its fds
+                reply = Internal(f"{type(exc).__name__}: {exc}")
+            write_all(reply_frame(reply))
 
 
 if __name__ == "__main__":

@@ -54,6 +54,7 @@ def test_only_the_front_ends_know_prompt_toolkit_and_rich():
     assert {m for m, found in IMPORTS.items() if "rich" in found["other"]} == {"richtext"}
 
 
-def test_the_worker_script_needs_nothing_but_the_standard_library():
-    """worker.py runs as `python -I -S worker.py`: the package is not importable there."""
-    assert IMPORTS["worker"]["sockrepl"] == set()
+def test_the_worker_script_needs_nothing_but_the_standard_library_and_the_protocol():
+    """worker.py runs as `python -I -S worker.py`: of the package it loads only protocol.py, which is stdlib-only."""
+    assert IMPORTS["worker"]["sockrepl"] == {"protocol"}
+    assert IMPORTS["protocol"]["sockrepl"] == set()

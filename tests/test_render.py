@@ -12,6 +12,7 @@ from sockrepl.fit import cells
 from sockrepl.kernel import FdTarget, SocketTable, TaskState, UnixSocket
 from sockrepl.listings import ss_lines
 from sockrepl.panel import panel_lines
+from sockrepl.protocol import Address, Option, Pair, Passed, Previous, Received, Status
 from sockrepl.quoting import c_string
 from sockrepl.render import event_lines, plain
 from sockrepl.state import ProcessFacts, build
@@ -37,23 +38,23 @@ def line(text, phase="done", outcome=None, process="server"):
 CALLS = [
     ("socket AF_UNIX SOCK_STREAM|SOCK_NONBLOCK", Outcome(3),
      "[server] socket(AF_UNIX, SOCK_STREAM|SOCK_NONBLOCK, 0) = 3"),
-    ("bind 3 @abs", Outcome(0, out={"addrlen": 6}), '[server] bind(3, {sa_family=AF_UNIX, sun_path=@"abs"}, 6) = 0'),
-    ('bind 3 ""', Outcome(0, out={"addrlen": 2}), "[server] bind(3, {sa_family=AF_UNIX}, 2) = 0"),
+    ("bind 3 @abs", Outcome(0, out=Passed(6)), '[server] bind(3, {sa_family=AF_UNIX, sun_path=@"abs"}, 6) = 0'),
+    ('bind 3 ""', Outcome(0, out=Passed(2)), "[server] bind(3, {sa_family=AF_UNIX}, 2) = 0"),
     ("listen 3 5", Outcome(-1, 95), "[server] listen(3, 5) = -1 EOPNOTSUPP (Operation not supported)"),
-    ("socketpair AF_UNIX SOCK_DGRAM", Outcome(0, out={"fds": [3, 4]}),
+    ("socketpair AF_UNIX SOCK_DGRAM", Outcome(0, out=Pair((3, 4))),
      "[server] socketpair(AF_UNIX, SOCK_DGRAM, 0, [3, 4]) = 0"),
-    ('sendto 3 "hi" srv.sock MSG_DONTWAIT', Outcome(2, out={"addrlen": 10}),
+    ('sendto 3 "hi" srv.sock MSG_DONTWAIT', Outcome(2, out=Passed(10)),
      '[server] sendto(3, "hi", 2, MSG_DONTWAIT, {sa_family=AF_UNIX, sun_path="srv.sock"}, 10) = 2'),
-    ("recvfrom 3 10", Outcome(2, out={"data": b"hi", "addr": b"cli.sock", "addrlen": 11, "datagram_len": 2}),
+    ("recvfrom 3 10", Outcome(2, out=Received(b"hi", 2, 2, Address(b"cli.sock", 11))),
      '[server] recvfrom(3, "hi", 10, 0, {sa_family=AF_UNIX, sun_path="cli.sock"}, [110 => 11]) = 2'),
-    ("getsockopt 4 SO_PEERCRED", Outcome(0, out={"value": [42, 1000, 100], "optlen": 12}),
+    ("getsockopt 4 SO_PEERCRED", Outcome(0, out=Option((42, 1000, 100), 12)),
      "[server] getsockopt(4, SOL_SOCKET, SO_PEERCRED, {pid=42, uid=1000, gid=100}, [12]) = 0"),
-    ("getsockopt 4 SO_TYPE", Outcome(0, out={"value": [5], "optlen": 4}),
+    ("getsockopt 4 SO_TYPE", Outcome(0, out=Option((5,), 4)),
      "[server] getsockopt(4, SOL_SOCKET, SO_TYPE, [SOCK_SEQPACKET], [4]) = 0"),
-    ("stat srv.sock", Outcome(0, out={"mode": 0o140755, "size": 0}),
+    ("stat srv.sock", Outcome(0, out=Status(0o140755, 0, 0, 0, 1)),
      '[server] stat("srv.sock", {st_mode=S_IFSOCK|0755, st_size=0, ...}) = 0'),
     ("shutdown 4 SHUT_WR", Outcome(0), "[server] shutdown(4, SHUT_WR) = 0"),
-    ("signal SIGPIPE ignore", Outcome(0, out={"previous": "SIG_DFL"}), "[server] signal(SIGPIPE, SIG_IGN) = SIG_DFL"),
+    ("signal SIGPIPE ignore", Outcome(0, out=Previous("SIG_DFL")), "[server] signal(SIGPIPE, SIG_IGN) = SIG_DFL"),
 ]
 
 
@@ -66,16 +67,16 @@ def test_unfinished_and_resumed_put_out_parameters_at_the_end():
     assert line("accept 3", "unfinished") == "[server] accept(3, NULL, NULL <unfinished ...>"
     assert line("accept 3", "resumed", Outcome(4)) == "[server] <... accept resumed>) = 4"
     assert line("recv 4", "unfinished") == "[server] recv(4,  <unfinished ...>"
-    assert line("recv 4", "resumed", Outcome(3, out={"data": b"abc"})) == \
+    assert line("recv 4", "resumed", Outcome(3, out=Received(b"abc", 1))) == \
         '[server] <... recv resumed>"abc", 1024, 0) = 3'
     assert line("accept 3", "lost") == "[server] <... accept resumed> <unfinished ...>) = ?"
     assert line('write 4 "x"', "died") == '[server] write(4, "x", 1) = ?'
 
 
 def test_notes_explain_eof_and_truncation():
-    eof = line("read 4", outcome=Outcome(0, out={"data": b"", "sotype": 1}))
+    eof = line("read 4", outcome=Outcome(0, out=Received(b"", 1)))
     assert eof.splitlines()[1] == "    ↳ 0 bytes = end of file: the other side hung up (or shut down its writing side)"
-    cut = line("recvfrom 3 4", outcome=Outcome(4, out={"data": b"LONG", "datagram_len": 12, "addrlen": 0}))
+    cut = line("recvfrom 3 4", outcome=Outcome(4, out=Received(b"LONG", 2, 12, Address(None, 0))))
     assert cut.splitlines()[1:] == [
         "    ↳ truncated: the datagram had 12 bytes, the buffer 4; the other 8 are lost",
         "    ↳ the sender has no address (it never called bind), so there is no way to reply"]

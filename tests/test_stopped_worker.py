@@ -9,10 +9,11 @@ from conftest import wait_until
 
 from sockrepl import kernel
 from sockrepl.commands import parse
+from sockrepl.protocol import Request
 from sockrepl.render import event_lines, plain
 from sockrepl.session import Session
 
-BIG_SEND = 'a: send 3 "x"*4000000'  # 8 MB of JSON: far more than a pipe holds
+BIG_SEND = 'a: send 3 "x"*4000000'  # 4 MB: far more than a pipe holds
 
 
 def stop(pid: int) -> None:
@@ -26,8 +27,8 @@ def test_writing_a_big_request_to_a_stopped_worker_returns_at_once():
         session.run_line("spawn a")
         worker = session.workers["a"]
         stop(worker.pid)
-        sender = threading.Thread(target=worker.send, args=({"op": "send", "fd": 3, "data": b"x" * 4_000_000},),
-                                  daemon=True)
+        request = Request("send", {"fd": 3, "data": b"x" * 4_000_000, "flags": 0})
+        sender = threading.Thread(target=worker.send, args=(request,), daemon=True)
         sender.start()
         sender.join(3)
         blocked = sender.is_alive()

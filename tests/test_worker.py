@@ -3,12 +3,6 @@
 import os
 import signal
 
-from sockrepl import process, worker
-
-
-def test_the_session_and_the_worker_agree_on_byte_fields():
-    assert process.BYTE_FIELDS == worker.BYTE_FIELDS
-
 
 def test_a_fresh_worker_holds_nothing_of_ours_above_fd_2(typed):
     typed("spawn a")
