@@ -89,6 +89,24 @@ def wrap(text: str, width: int, indent: str = "", hanging: str = "    ") -> list
     return [cut(item, width) for item in lines]
 
 
+def columns(name: str, text: str, width: int, column: int) -> list[tuple[str, str]]:
+    """A `name  description` row as (left, right) pairs of lines: the description starts at `column`
+    and wraps at words under itself (a hanging indent); a name too wide for the column has a line of its own."""
+    width = max(width, column + 12)
+    pairs: list[tuple[str, str]] = []
+    if cells(name) >= column:
+        pairs.append((name, ""))
+        name = ""
+    margin = " " * column
+    for index, line in enumerate(wrap(text, width, margin, margin)):
+        left = name + " " * (column - cells(name)) if index == 0 else margin
+        pairs.append((left, line[column:]))
+    return pairs
+
+
+BULLETS = ("↳ ", "· ", "✓ ", "✗ ", "• ")  # a line starting with one is a list item: its text hangs under its text
+
+
 def hanging(line: Fragments, width: int) -> list[Fragments]:
     """A one-style message too wide for the screen (`hint: ...`), wrapped at words, the lines
     after the first indented under its text, not under its label."""
@@ -98,7 +116,7 @@ def hanging(line: Fragments, width: int) -> list[Fragments]:
     body = text.lstrip(" ")
     lead = text[: len(text) - len(body)]
     label, sep, _ = body.partition(": ")
-    if body.startswith("↳ "):
+    if body.startswith(BULLETS):
         indent = lead + "  "
     elif sep and len(label) <= 8 and " " not in label:
         indent = lead + " " * (len(label) + len(sep))

@@ -5,14 +5,25 @@ Every text from a lesson file is made visible.
 
 from collections.abc import Sequence
 
+from sockrepl.fit import columns
 from sockrepl.lessons import LessonError, courses, load
 from sockrepl.textsafe import visible
 
 NAME_WIDTH = 16  # the longest built-in name, datagram-limits, and a blank
+LIST_COLUMN = 6 + NAME_WIDTH + 1  # where a lesson's summary starts: "  NN  " and its name
 
 
-def listing(folders: Sequence[str] = ()) -> list[tuple[str, str]]:
-    """The lessons as (line, style): each course's title, then its lessons numbered in its order."""
+def rows(name: str, text: str, style: str, width: int | None, column: int) -> list[tuple[str, str]]:
+    """A `name  description` row as (line, style) lines: wrapped at words under the description column
+    to `width` cells (None: a pipe, one line)."""
+    if width is None:
+        return [(name.ljust(column - 1) + " " + text, style)]
+    return [((left + right).rstrip(), style) for left, right in columns(name, text, width, column)]
+
+
+def listing(folders: Sequence[str] = (), width: int | None = None) -> list[tuple[str, str]]:
+    """The lessons as (line, style): each course's title, then its lessons numbered in its order;
+    each row wrapped to `width` under its summary (None: not wrapped)."""
     lines: list[tuple[str, str]] = []
     taken: set[str] = set()
     for course in courses(folders):
@@ -27,6 +38,8 @@ def listing(folders: Sequence[str] = ()) -> list[tuple[str, str]]:
                 summary, style = f"{entry.name} is taken by an earlier course: open it by its path, {entry.path}", \
                     "class:warn"
             taken.add(entry.name)
-            lines.append((f"  {entry.number:>2}  {visible(entry.name).ljust(NAME_WIDTH)} {visible(summary)}", style))
-        lines += [(f"   ! {visible(problem)}", "class:warn") for problem in course.problems]
+            lines += rows(f"  {entry.number:>2}  {visible(entry.name)}", visible(summary), style, width,
+                          LIST_COLUMN)
+        for problem in course.problems:
+            lines += rows("   !", visible(problem), "class:warn", width, 5)
     return lines

@@ -3,29 +3,44 @@
 Every text from a lesson file or the command line is printed through `visible()`.
 """
 
+import shutil
 import signal
 import sys
 from collections.abc import Sequence
 
-from sockrepl.lesson_list import NAME_WIDTH, listing
+from sockrepl.fit import wrap
+from sockrepl.lesson_list import NAME_WIDTH, listing, rows
 from sockrepl.lessons import LessonError, check_lesson, courses, lesson_files, load
 from sockrepl.lifecycle import Stop, StopOnSignal
 from sockrepl.progress import Progress
 from sockrepl.textsafe import visible
 
 
-def list_lessons(folders: Sequence[str], out=sys.stdout) -> int:
-    for line, _ in listing(folders):
+def list_lessons(folders: Sequence[str], out=sys.stdout, width: int | None = None) -> int:
+    """The lessons and the user's progress; `width`: wrap rows to it (default: the terminal's, none on a pipe)."""
+    if width is None and out.isatty():
+        width = shutil.get_terminal_size().columns
+    for line, _ in listing(folders, width):
         out.write(line + "\n")
     progress = Progress()
-    out.write("\nyour progress:\n" + (f"  {visible(progress.problem)}\n" if progress.problem else ""))
+    out.write("\nyour progress:\n")
+    if progress.problem:
+        out.writelines(line + "\n" for line in _wrapped(f"  {visible(progress.problem)}", width))
     for name in lesson_files(folders):
         mine = progress.lessons.get(name)
-        out.write(f"  {visible(name).ljust(NAME_WIDTH)} {mine.words() if mine else 'not started'}\n")
-    out.write("\nsockrepl lesson NAME steps through one (--present for a projector)\n"
-              "sockrepl lesson --check checks them all; --dir DIR adds an instructor's folder\n"
-              "sockrepl lesson --reset-progress forgets your progress\n")
+        for line, _ in rows(f"  {visible(name)}", mine.words() if mine else "not started", "", width,
+                            NAME_WIDTH + 3):
+            out.write(line + "\n")
+    out.write("\n")
+    for text in ("sockrepl lesson NAME steps through one (--present for a projector)",
+                 "sockrepl lesson --check checks them all; --dir DIR adds an instructor's folder",
+                 "sockrepl lesson --reset-progress forgets your progress"):
+        out.writelines(line + "\n" for line in _wrapped(text, width))
     return 0
+
+
+def _wrapped(text: str, width: int | None) -> list[str]:
+    return wrap(text, width, "", "    ") if width else [text]
 
 
 def check(names: list[str], folders: Sequence[str] = (), out=None) -> int:

@@ -185,9 +185,13 @@ class Repl:
         return Context(tuple(p.name for p in snap.processes), snap.current, fds,
                        tuple(f.path for f in snap.files), lessons)
 
+    def width(self) -> int:
+        """The terminal's columns now: lists and messages are wrapped to it."""
+        return self.prompt.app.output.get_size().columns
+
     def print_events(self, events, pageable: bool = False) -> None:
         """`pageable`: the answer to a line the user typed, paged when taller than the screen."""
-        width = self.prompt.app.output.get_size().columns
+        width = self.width()
         lines = [wrapped for event in carried_out(events) for line in event_lines(event, width)
                  for wrapped in hanging(line, width)]
         if pageable:
@@ -224,7 +228,11 @@ class Repl:
         output.flush()
 
     def say(self, text: str, style: str = "class:info") -> None:
-        self._print(FormattedText([(style, text)]))
+        """A message: a hint or a list item too wide for the screen wraps at words, with a hanging indent."""
+        if "\n" in text:
+            self._print(FormattedText([(style, text)]))
+        else:
+            self.print_lines(hanging([(style, text)], self.width()))
 
     def _print(self, fragments: StyleAndTextTuples) -> None:
         """Above the prompt if it is up (it is erased, then redrawn below), else at the cursor."""

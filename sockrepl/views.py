@@ -4,11 +4,9 @@ handed to panel.py (state), listings.py (state --json, ss, ls) and timeline.py.
 Pure: a View event in, lines of styled fragments out.
 """
 
-import textwrap
-
 from sockrepl.commands import ALIASES, GROUPS, REGISTRY, commands_in_group
 from sockrepl.events import View
-from sockrepl.fit import wrap
+from sockrepl.fit import columns, wrap
 from sockrepl.listings import ls_lines, ss_lines, state_json
 from sockrepl.panel import panel_lines
 
@@ -24,6 +22,7 @@ Lines starting with # are comments."""
 OVERVIEW_LABELS = {"stream": "stream (phone)", "datagram": "datagram (mail)", "files": "socket files"}
 OVERVIEW_HINT = ("help COMMAND: one command · help GROUP (e.g. help stream): its commands with their usage · "
                  "help all · help syntax · man CALL: a call")
+LISTING_HINT = "help COMMAND: one command · help syntax: strings, constants · man CALL: a call"
 
 
 def help_lines(topic: str | None, width: int = 80) -> list:
@@ -70,24 +69,19 @@ def _overview(width: int) -> list:
 def _listing(groups, width: int) -> list:
     """Commands by group with usage and summary; a summary that does not fit beside its usage goes under it."""
     lines = []
-    column = min(max(len(s.usage) for s in REGISTRY.values()) + 4, 34)
+    usages = [spec.usage for group in groups for spec in commands_in_group(group)]
+    column = min(max(map(len, usages)) + 4, 34, max(width // 2, 16))
     for group in groups:
         lines.append([("class:heading", GROUPS[group])])
         for spec in commands_in_group(group):
-            usage = f"  {spec.usage}"
-            if len(usage) + 1 > column:
-                lines.append([("class:usage", usage)])
-                usage = ""
-            for index, chunk in enumerate(textwrap.wrap(spec.summary, max(width - column, 20)) or [""]):
-                lines.append([("class:usage", (usage if index == 0 else "").ljust(column)), ("", chunk)])
-    lines.append([("class:hint", "help COMMAND: one command · help syntax: strings, constants · man CALL: a call")])
-    return lines
+            lines += [[("class:usage", usage), ("", summary)]
+                      for usage, summary in columns(f"  {spec.usage}", spec.summary, width, column)]
+    return lines + [[("class:hint", line)] for line in wrap(LISTING_HINT, width, "", "  ")]
 
 
 def _wrapped(style: str, text: str, width: int, first: str, rest: str) -> list:
     """Text wrapped to the screen, the first line after `first`, the others indented by `rest`."""
-    chunks = textwrap.wrap(text, max(width, 30), initial_indent=first, subsequent_indent=rest) or [first]
-    return [[(style, chunk)] for chunk in chunks]
+    return [[(style, chunk)] for chunk in wrap(text, max(width, 30), first, rest)]
 
 
 def man_lines(topic: str, width: int = 80) -> list:
@@ -108,11 +102,9 @@ def man_lines(topic: str, width: int = 80) -> list:
         lines.append([("class:usage", "ERRORS")])
         column = max(len(name) for name, _ in page.errors) + 4
         for name, text in page.errors:
-            wrapped = _wrapped("", text, width, " " * column, " " * column)
-            wrapped[0] = [("class:error", f"  {name.ljust(column - 2)}"), ("", wrapped[0][0][1][column:])]
-            lines += wrapped
+            lines += [[("class:error", left), ("", right)] for left, right in columns(f"  {name}", text, width, column)]
     for note in page.notes:
-        lines += _wrapped("class:note", note, width, "  • ", "    ")
+        lines += _wrapped("class:note", note, width, "  •", "    ")
     if page.see_also:
         lines.append([("class:dim", "SEE ALSO " + ", ".join(page.see_also))])
     return lines
