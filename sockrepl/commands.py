@@ -43,6 +43,11 @@ class Command:
     assigned: str | None = None  # the C variable a call's result was assigned to: `fd = socket(...)`
 
 
+def call_on_fd(name: str, fd: int | None) -> str:
+    """`accept(3)`: a call as messages name it, by its fd (`socketpair()`: none)."""
+    return f"{name}({'' if fd is None else fd})"
+
+
 class ParseError(Exception):
     """A malformed line: a message, the command's usage line and a hint."""
 

@@ -10,6 +10,7 @@ from typing import Literal
 
 from sockrepl import constants as C
 from sockrepl.calllog import CallRecord, ExitRecord, Record, created_fds
+from sockrepl.commands import call_on_fd
 from sockrepl.state import FdView, FileView, ProcessView, Snapshot, display_name
 from sockrepl.textsafe import visible
 
@@ -34,9 +35,8 @@ def address_of(record: CallRecord) -> str | None:
 
 
 def call_text(record: CallRecord) -> str:
-    fd = "" if record.fd is None else str(record.fd)
     addr = address_of(record)
-    return f"{record.command.name}({fd})" + (f" → {addr}" if addr else "")
+    return call_on_fd(record.command.name, record.fd) + (f" → {addr}" if addr else "")
 
 
 def typed_line(record: CallRecord) -> str:

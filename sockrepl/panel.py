@@ -8,6 +8,7 @@ from dataclasses import replace
 from typing import Literal
 
 from sockrepl.analogy import words
+from sockrepl.commands import call_on_fd
 from sockrepl.fit import cells as cells_of_text
 from sockrepl.fit import cut_left, fit
 from sockrepl.state import Blocked, FdView, FileView, OtherFd, ProcessView, QueuedCall, Snapshot
@@ -101,8 +102,7 @@ def _header(proc: ProcessView, own_uid: int) -> Fragments:
         line.append(("class:blocked", "  STOPPED (SIGSTOP)"))
     elif proc.blocked:
         b = proc.blocked
-        fd = "" if b.fd is None else str(b.fd)
-        line.append(("class:blocked", f"  BLOCKED in {b.call}({fd})"))
+        line.append(("class:blocked", f"  BLOCKED in {call_on_fd(b.call, b.fd)}"))
         if b.call in WAITS:
             line.append(("class:dim", f": {WAITS[b.call]}"))
     else:
