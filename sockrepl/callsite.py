@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from sockrepl import kernel
+from sockrepl import kernel, procfs
 from sockrepl.commands import Command
 
 TIED_AT_START = ("connect", "sendto", "send", "write", "close", "shutdown")
@@ -30,7 +30,7 @@ class Site:
 def at_start(pid: int, command: Command, scratch: Path, net: kernel.NetView = kernel.HOST) -> Site:
     """Read before the call runs: after a close, the fd says nothing any more."""
     fd = command.args.get("fd")
-    inode = kernel.socket_inode(pid, fd) if isinstance(fd, int) else None
+    inode = procfs.socket_inode(pid, fd) if isinstance(fd, int) else None
     if command.name not in TIED_AT_START or inode is None:
         return Site(inode, None)
     address = command.args.get("addr")

@@ -15,6 +15,8 @@ import os
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from sockrepl.procfs import socket_link
+
 
 @dataclass(frozen=True)
 class Holder:
@@ -26,7 +28,7 @@ class Holder:
 def _still(holder: Holder, inode: int) -> Holder | None:
     """`holder` with its command read again (it may have exec'd) if it still holds the socket, else None."""
     try:
-        if os.readlink(f"/proc/{holder.pid}/fd/{holder.fd}") != f"socket:[{inode}]":
+        if os.readlink(f"/proc/{holder.pid}/fd/{holder.fd}") != socket_link(inode):
             return None
     except OSError:
         return None
@@ -51,7 +53,7 @@ def _command(pid: int) -> str | None:
 
 def _scan(wanted: set[int]) -> dict[int, Holder]:
     """The first holder (lowest pid, lowest fd) of each wanted inode; stops once all are found."""
-    links = {f"socket:[{inode}]": inode for inode in wanted}
+    links = {socket_link(inode): inode for inode in wanted}
     found: dict[int, Holder] = {}
     pids = sorted(int(entry) for entry in os.listdir("/proc") if entry.isdigit())
     for pid in pids:

@@ -21,7 +21,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from sockrepl import callsite, kernel
+from sockrepl import callsite, kernel, procfs
 from sockrepl import constants as C
 from sockrepl.calllog import CallLog, Record, created_fds
 from sockrepl.commands import LESSON_COMMANDS, MAX_PROCESSES, Command, ParseError, parse
@@ -60,11 +60,11 @@ DEFAULT_EXPORT = {"lesson": "sockrepl-lesson.md", "mermaid": "sockrepl-session.m
 UNTYPED = {"export", "exit", *LESSON_COMMANDS, *SCREEN_COMMANDS}  # not part of what an export replays
 
 
-def blocked_in(task: kernel.TaskState | None) -> tuple[str, int] | None:
+def blocked_in(task: procfs.TaskState | None) -> tuple[str, int] | None:
     """(syscall, first argument) when the process sleeps in a call of the user's."""
     if task is None or task.state != "S" or task.syscall is None:
         return None
-    call = (kernel.syscall_name(task.syscall), task.args[0] if task.args else -1)
+    call = (procfs.syscall_name(task.syscall), task.args[0] if task.args else -1)
     return None if call in IDLE_SYSCALLS else call
 
 
@@ -184,7 +184,7 @@ class Session:
             pid = worker.pid if worker else next(
                 (e.pid for e in events if isinstance(e, ExitEvent) and e.process == event.process), 0)
             fds = created_fds(event.command, event.outcome) if worker else ()
-            sockets = tuple(kernel.socket_inode(pid, fd) or 0 for fd in fds)
+            sockets = tuple(procfs.socket_inode(pid, fd) or 0 for fd in fds)
             site = self._sites.get(event.process, callsite.Site(None, None))
             if event.phase != "unfinished":
                 self._sites.pop(event.process, None)
@@ -296,7 +296,7 @@ class Session:
         return [ProcessTable(rows)]
 
     def _status(self, worker: Worker) -> str:
-        if kernel.is_stopped(kernel.run_state(worker.pid)):
+        if procfs.is_stopped(procfs.run_state(worker.pid)):
             return "stopped"
         if worker.pending:
             return f"blocked in {worker.waiting_in()}"
@@ -343,11 +343,11 @@ class Session:
 
     def _signal(self, worker: Worker, signum: int) -> list[Event]:
         """Send a signal and wait for what the kernel makes of it, so the transcript is deterministic."""
-        masks = kernel.signal_masks(worker.pid)
+        masks = procfs.signal_masks(worker.pid)
         bit = 1 << (signum - 1)
         ignored = masks is not None and masks.ignored & bit
         caught = masks is not None and masks.caught & bit
-        was_stopped = kernel.is_stopped(kernel.run_state(worker.pid))
+        was_stopped = procfs.is_stopped(procfs.run_state(worker.pid))
         try:
             worker.kill(signum)
         except ProcessLookupError:
@@ -357,25 +357,25 @@ class Session:
         if caught:
             return [] if worker.pending else [SignalEvent(worker.name, signum, "caught")]
         if signum in STOPS:
-            self._wait_task(worker, lambda state: kernel.is_stopped(state) or (
+            self._wait_task(worker, lambda state: procfs.is_stopped(state) or (
                 state in ("S", "D") and not self._pending_signal(worker, bit)))
-            stopped = kernel.is_stopped(kernel.run_state(worker.pid))
+            stopped = procfs.is_stopped(procfs.run_state(worker.pid))
             return [SignalEvent(worker.name, signum, "stopped" if stopped else "discarded")]
         if signum == signal.SIGCONT:
-            self._wait_task(worker, lambda state: not kernel.is_stopped(state))
+            self._wait_task(worker, lambda state: not procfs.is_stopped(state))
             return [SignalEvent(worker.name, signum, "continued" if was_stopped else "nothing")]
         worker.wait_exit(SETTLE_SECONDS)
         return self._check_alive(worker)
 
     @staticmethod
     def _pending_signal(worker: Worker, bit: int) -> bool:
-        masks = kernel.signal_masks(worker.pid)
+        masks = procfs.signal_masks(worker.pid)
         return masks is not None and bool(masks.pending & bit)
 
     def _wait_task(self, worker: Worker, condition) -> None:
         deadline = time.monotonic() + SETTLE_SECONDS
         while time.monotonic() < deadline:
-            state = kernel.run_state(worker.pid)
+            state = procfs.run_state(worker.pid)
             if state is None or condition(state):
                 return
             time.sleep(0.0005)
@@ -391,7 +391,7 @@ class Session:
                 f"{worker.name} is blocked in {worker.waiting_in()}: "
                 "it cannot run another call until that one returns",
                 hint=self._unblock_hint(worker.name))]
-        if kernel.is_stopped(kernel.run_state(worker.pid)):
+        if procfs.is_stopped(procfs.run_state(worker.pid)):
             return [UsageError(f"{worker.name} is stopped", hint=f"kill {worker.name} SIGCONT resumes it")]
         bounded = self.limits.refusal(command, self.sent) if self.limits else None
         if bounded:
@@ -428,7 +428,7 @@ class Session:
         """
         deadline = time.monotonic() + seconds
         while not worker.flush():
-            if kernel.run_state(worker.pid) in ("t", "T") or time.monotonic() >= deadline:
+            if procfs.is_stopped(procfs.run_state(worker.pid)) or time.monotonic() >= deadline:
                 return False
             worker.wait_writable(min(0.01, max(0.0, deadline - time.monotonic())))
         return True
@@ -443,8 +443,8 @@ class Session:
                 return self._done(worker, command, reply, "done")
             if gone:
                 return [CallEvent(worker.name, command, "died"), *self._reap(worker)]
-            task = kernel.task_state(worker.pid)
-            if blocked_in(task) or (task is not None and kernel.is_stopped(task.state)):
+            task = procfs.task_state(worker.pid)
+            if blocked_in(task) or (task is not None and procfs.is_stopped(task.state)):
                 worker.pending = command
                 return [CallEvent(worker.name, command, "unfinished")]
             if time.monotonic() > deadline:
@@ -473,8 +473,8 @@ class Session:
                 return self._done(worker, command, reply, "resumed")
             if gone:
                 return self._reap(worker)
-            task = kernel.task_state(worker.pid)
-            if blocked_in(task) or (task is not None and kernel.is_stopped(task.state)) or time.monotonic() > deadline:
+            task = procfs.task_state(worker.pid)
+            if blocked_in(task) or (task is not None and procfs.is_stopped(task.state)) or time.monotonic() > deadline:
                 return []
             worker.wait_readable(0.001)
 

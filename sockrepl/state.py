@@ -17,7 +17,7 @@ import stat
 from dataclasses import dataclass, field, replace
 from typing import overload
 
-from sockrepl import kernel
+from sockrepl import kernel, procfs
 from sockrepl.calllog import Record, bytes_sent
 from sockrepl.commands import Command
 from sockrepl.events import Event
@@ -195,8 +195,8 @@ class ProcessFacts:
     uid: int
     current: bool
     pending: tuple[str, int | None, bytes | None] | None  # (call, fd, address) the session is waiting on
-    fds: dict[int, kernel.FdTarget] | None
-    task: kernel.TaskState | None
+    fds: dict[int, procfs.FdTarget] | None
+    task: procfs.TaskState | None
     sent: dict[int, int] = field(default_factory=dict)  # session record: bytes sent per fd on its connection
 
 
@@ -223,9 +223,9 @@ def take_snapshot(session, also: tuple[str, ...] = ()) -> Snapshot:
     for worker in session.workers.values():
         args = worker.pending.args if worker.pending else {}
         pending = (worker.pending.name, args.get("fd"), args.get("addr")) if worker.pending else None
-        task = kernel.task_state(worker.pid) if pending else _idle_task(worker.pid)
+        task = procfs.task_state(worker.pid) if pending else _idle_task(worker.pid)
         facts.append(ProcessFacts(worker.name, worker.pid, worker.uid, worker.name == session.current, pending,
-                                  kernel.fd_table(worker.pid), task,
+                                  procfs.fd_table(worker.pid), task,
                                   {fd: n for (name, fd), n in sent.items() if name == worker.name}))
     outside = session.holders.of(_outside_peers(facts, table), table.sockets)
     return build(facts, table, _file_stats(session, also), str(session.scratch), os.getuid(), outside)
@@ -255,10 +255,10 @@ def file_listing(snapshot: Snapshot) -> FileListing:
     return FileListing(snapshot.files, users, groups)
 
 
-def _idle_task(pid: int) -> kernel.TaskState | None:
+def _idle_task(pid: int) -> procfs.TaskState | None:
     """An idle worker's syscall is its read of the next command: only its state letter matters."""
-    state = kernel.run_state(pid)
-    return kernel.TaskState(state, None, (), None) if state else None
+    state = procfs.run_state(pid)
+    return procfs.TaskState(state, None, (), None) if state else None
 
 
 def _file_stats(session, also: tuple[str, ...] = ()) -> list[tuple[str, os.stat_result | None]]:
@@ -317,7 +317,7 @@ def _process_view(proc: ProcessFacts, table, owners, queued_on, outsiders) -> Pr
     blocked = None
     if proc.pending:
         call, fd, address = proc.pending
-        syscall = kernel.syscall_name(task.syscall) if task and task.syscall is not None else None
+        syscall = procfs.syscall_name(task.syscall) if task and task.syscall is not None else None
         blocked = Blocked(call, fd, display_name(address), syscall, task.wchan if task else None,
                           task.state if task else None)
     fds, others = [], []
@@ -330,7 +330,7 @@ def _process_view(proc: ProcessFacts, table, owners, queued_on, outsiders) -> Pr
         else:
             shown = visible(target.path) if target.path else f"socket:[{target.inode}] (not AF_UNIX)"
             others.append(OtherFd(fd, shown))
-    stopped = task is not None and kernel.is_stopped(task.state)
+    stopped = task is not None and procfs.is_stopped(task.state)
     return ProcessView(proc.name, proc.pid, proc.uid, proc.fds is not None, proc.current, stopped, blocked,
                        tuple(fds), tuple(others))
 

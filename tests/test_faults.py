@@ -28,7 +28,7 @@ from conftest import (
     wait_until,
 )
 
-from sockrepl import kernel
+from sockrepl import procfs
 from sockrepl.commands import MAX_PROCESSES
 
 
@@ -321,8 +321,8 @@ def test_worker_killed_while_blocked_in_accept(live):
     assert table[0].split() == ["NAME", "PID", "UID", "STATUS"]
     assert table[1].split() == ["*", "srv", str(s.pids["srv"]), str(os.getuid()), "blocked", "in", "accept(3)"]
     assert table[2].split() == ["cli", str(s.pids["cli"]), str(os.getuid()), "idle"]
-    task = kernel.task_state(s.pids["srv"])
-    assert task.state == "S" and kernel.syscall_name(task.syscall) in ("accept", "accept4")
+    task = procfs.task_state(s.pids["srv"])
+    assert task.state == "S" and procfs.syscall_name(task.syscall) in ("accept", "accept4")
     os.kill(s.pids["srv"], signal.SIGKILL)
     wait_until(lambda: gone(s.pids["srv"]), what="srv to die")
     assert s.feed("cli: connect 3 srv.sock", 4) == [
@@ -380,8 +380,8 @@ def test_sockrepl_signalled_during_wait_leaves_at_once(live, tmp_path):
     pid = s.proc.pid
 
     def in_wait():
-        task = kernel.task_state(pid)
-        return task is not None and kernel.syscall_name(task.syscall or -1) in ("select", "pselect6", "poll", "ppoll")
+        task = procfs.task_state(pid)
+        return task is not None and procfs.syscall_name(task.syscall or -1) in ("select", "pselect6", "poll", "ppoll")
 
     wait_until(in_wait, what="sockrepl to be inside `wait`")
     started = time.monotonic()

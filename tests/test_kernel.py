@@ -12,19 +12,9 @@ import uuid
 
 import pytest
 
-from sockrepl import kernel
-from sockrepl.kernel import (
-    FdTarget,
-    SignalMasks,
-    UnixSocket,
-    fd_table,
-    parse_proc_net_unix,
-    read_unix_sockets,
-    signal_masks,
-    syscall_name,
-    syscall_number,
-    task_state,
-)
+from sockrepl import kernel, procfs
+from sockrepl.kernel import UnixSocket, parse_proc_net_unix, read_unix_sockets
+from sockrepl.procfs import FdTarget, SignalMasks, fd_table, signal_masks, syscall_name, syscall_number, task_state
 
 SS = "/usr/bin/ss"
 SS_STATES = {1: "ESTAB", 7: "UNCONN", 10: "LISTEN"}
@@ -333,15 +323,15 @@ def test_syscall_table():
                 "ppoll", "pselect6", "futex", "rt_sigsuspend"]
     for name in required:
         assert syscall_name(syscall_number(name)) == name
-    for table in kernel._SYSCALLS.values():          # no number used twice
+    for table in procfs._SYSCALLS.values():          # no number used twice
         assert len(set(table.values())) == len(table)
     assert syscall_name(99999) == "syscall_99999"
     assert syscall_number("no_such_call") is None
     if platform.machine() == "x86_64":
         names = ("read", "connect", "accept", "recvfrom", "accept4", "pause", "poll", "select")
         assert [syscall_number(n) for n in names] == [0, 42, 43, 45, 288, 34, 7, 23]
-    assert kernel._SYSCALLS["aarch64"]["accept4"] == 242
-    assert "pause" not in kernel._SYSCALLS["aarch64"]
+    assert procfs._SYSCALLS["aarch64"]["accept4"] == 242
+    assert "pause" not in procfs._SYSCALLS["aarch64"]
 
 
 def test_dumps_leak_no_fd():

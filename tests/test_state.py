@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from sockrepl import analogy, kernel
+from sockrepl import analogy, kernel, procfs
 
 SS_STATE = {"LISTEN": 10, "ESTAB": 1, "UNCONN": 7}
 USERS = re.compile(r"pid=(\d+),fd=(\d+)")
@@ -52,8 +52,8 @@ def assert_agrees_with_ss(snapshot):
 
 def assert_blocked_agrees_with_proc(snapshot):
     for proc in snapshot.processes:
-        task = kernel.task_state(proc.pid)
-        asleep_in_call = task.state == "S" and kernel.syscall_name(task.syscall) not in ("read",)
+        task = procfs.task_state(proc.pid)
+        asleep_in_call = task.state == "S" and procfs.syscall_name(task.syscall) not in ("read",)
         assert (proc.blocked is not None) == asleep_in_call, proc.name
         if proc.blocked:
             assert task.args[0] == proc.blocked.fd

@@ -7,7 +7,7 @@ import threading
 
 from conftest import wait_until
 
-from sockrepl import kernel
+from sockrepl import procfs
 from sockrepl.commands import parse
 from sockrepl.protocol import Request
 from sockrepl.render import event_lines, plain
@@ -18,7 +18,7 @@ BIG_SEND = 'a: send 3 "x"*4000000'  # 4 MB: far more than a pipe holds
 
 def stop(pid: int) -> None:
     os.kill(pid, signal.SIGSTOP)
-    wait_until(lambda: kernel.run_state(pid) in ("t", "T"), 5, "the worker to stop")
+    wait_until(lambda: procfs.is_stopped(procfs.run_state(pid)), 5, "the worker to stop")
 
 
 def test_writing_a_big_request_to_a_stopped_worker_returns_at_once():

@@ -22,15 +22,15 @@ def test_a_worker_has_sigpipe_at_default_and_catches_sigint(typed):
 
 def test_a_blocked_recvfrom_sleeps_in_recvfrom(typed):
     """What /proc shows is the call the student typed, as strace would show it."""
-    from sockrepl import kernel
+    from sockrepl import procfs
 
     typed("spawn a", "socket AF_UNIX SOCK_DGRAM", "bind 3 @box", "recvfrom 3 10")
-    task = kernel.task_state(typed.session.workers["a"].pid)
-    assert (task.state, kernel.syscall_name(task.syscall), task.args[0]) == ("S", "recvfrom", 3)
+    task = procfs.task_state(typed.session.workers["a"].pid)
+    assert (task.state, procfs.syscall_name(task.syscall), task.args[0]) == ("S", "recvfrom", 3)
 
 
 def test_blocked_means_asleep_in_a_call_of_the_user():
-    from sockrepl.kernel import TaskState, syscall_number
+    from sockrepl.procfs import TaskState, syscall_number
     from sockrepl.session import blocked_in
 
     accept, read, write = syscall_number("accept"), syscall_number("read"), syscall_number("write")
