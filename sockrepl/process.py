@@ -17,7 +17,7 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
-from sockrepl.commands import Command
+from sockrepl.commands import Command, call_on_fd
 from sockrepl.protocol import Hello, Internal, Outcome, Request, request_frame, take_replies
 
 Reply = Outcome | Hello | Internal
@@ -180,7 +180,7 @@ class Worker:
         """`accept(3)`: the call this worker was sent and has not answered, as messages name it."""
         if self.pending is None:
             return None
-        return f"{self.pending.name}({self.pending.args.get('fd', '')})"
+        return call_on_fd(self.pending.name, self.pending.args.get("fd"))
 
     def reap(self) -> int | None:
         """Collect the exit status (negative: killed by that signal); kill if it lingers."""
