@@ -17,13 +17,14 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
+from sockrepl import procfs
 from sockrepl.commands import Command, call_on_fd
 from sockrepl.protocol import Hello, Internal, Outcome, Request, request_frame, take_replies
 
 Reply = Outcome | Hello | Internal
 WORKER_SCRIPT = str(Path(__file__).with_name("worker.py"))
 HELLO_SECONDS = 10.0
-READ_SIZE = 1 << 20
+READ_SIZE = 1 << 16  # a pipe's capacity; 1 MiB cost an mmap, mremap and munmap a read
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ class Worker:
         self._replies: deque[Reply] = deque()
         self._eof = False
         self._unsent = memoryview(b"")  # the rest of a request the pipe did not take yet
+        self._stat_fd = procfs.open_stat(self.pid)
         os.set_blocking(self.reply_fd, False)
         os.set_blocking(self._request_fd, False)  # a stopped worker must never block sockrepl
 
@@ -165,6 +167,17 @@ class Worker:
         for reply in replies:
             self._replies.append(reply if isinstance(reply, Reply) else Internal(f"unexpected {type(reply).__name__}"))
 
+    @property
+    def ready(self) -> bool:
+        """A reply or the end of the pipe is waiting to be taken (as `readable` found it)."""
+        return bool(self._replies) or self._eof
+
+    def run_state(self) -> str | None:
+        """The scheduler's state letter (procfs.run_state), None once it is gone."""
+        if self._stat_fd is None:
+            return procfs.run_state(self.pid)
+        return procfs.run_state_at(self._stat_fd)
+
     def running(self) -> bool:
         return self.popen.poll() is None
 
@@ -187,11 +200,27 @@ class Worker:
         for stream in self._pipes:
             with contextlib.suppress(OSError):
                 stream.close()
+        if self._stat_fd is not None:
+            os.close(self._stat_fd)
+            self._stat_fd = None
         try:
             return self.popen.wait(timeout=2)
         except subprocess.TimeoutExpired:
             self.popen.kill()
             return self.popen.wait()
+
+
+def with_replies(workers: list[Worker]) -> list[Worker]:
+    """The workers with a reply or an end of pipe to take: one select for all of them, no wait.
+
+    A worker that dies closes its pipe, so this also finds the dead.
+    """
+    waiting = [w for w in workers if not w.ready]
+    try:
+        readable, _, _ = select.select([w.reply_fd for w in waiting], [], [], 0) if waiting else ([], [], [])
+    except (OSError, ValueError):
+        return list(workers)
+    return [w for w in workers if w.ready or w.reply_fd in readable]
 
 
 def start_workers(names: list[str], cwd: Path, uid: int | None = None, gid: int | None = None,

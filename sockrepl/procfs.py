@@ -103,7 +103,29 @@ def run_state(pid: int) -> str | None:
         stat = _read(f"/proc/{pid}/stat")
     except _GONE:
         return None
+    return _state_letter(stat)
+
+
+def _state_letter(stat: str | None) -> str | None:
     return stat[stat.rindex(")") + 2] if stat else None      # comm may contain ') '
+
+
+def open_stat(pid: int) -> int | None:
+    """/proc/PID/stat kept open, for `run_state_at`: one pread a look instead of open, read, read, close."""
+    try:
+        return os.open(f"/proc/{pid}/stat", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+
+
+def run_state_at(stat_fd: int) -> str | None:
+    """`run_state` through a kept /proc/PID/stat: read again from offset 0, the kernel writes it anew.
+
+    None once the process is gone (reaped: ESRCH)."""
+    try:
+        return _state_letter(os.pread(stat_fd, 4096, 0).decode("ascii", "replace"))
+    except OSError:
+        return None
 
 
 def task_state(pid: int) -> TaskState | None:

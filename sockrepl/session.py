@@ -42,7 +42,7 @@ from sockrepl.events import (
 from sockrepl.holders import Holders
 from sockrepl.lifecycle import ENDING_SIGNALS
 from sockrepl.limits import SENDING, Limits
-from sockrepl.process import Namespace, Reply, Worker, WorkerGone, make_namespace, start_workers
+from sockrepl.process import Namespace, Reply, Worker, WorkerGone, make_namespace, start_workers, with_replies
 from sockrepl.protocol import Internal, Request
 from sockrepl.state import ExportJob, Snapshot, TimelineView, Typed, file_listing, take_snapshot
 from sockrepl.why import explain_call, target
@@ -151,8 +151,12 @@ class Session:
         transcript is the same run after run (their queue order shows in the panel).
         """
         events: list[Event] = []
+        ready = with_replies(list(self.workers.values()))
         for worker in list(self.workers.values()):
-            events += self._settle(worker) if worker.pending else self._check_alive(worker)
+            if worker.pending:
+                events += self._settle(worker)
+            elif worker in ready:  # a reply no call waits for, or the end of the pipe: it died
+                events += self._check_alive(worker)
         if events:
             self._awaiting_state = False
         self._record(events)
@@ -296,7 +300,7 @@ class Session:
         return [ProcessTable(rows)]
 
     def _status(self, worker: Worker) -> str:
-        if procfs.is_stopped(procfs.run_state(worker.pid)):
+        if procfs.is_stopped(worker.run_state()):
             return "stopped"
         if worker.pending:
             return f"blocked in {worker.waiting_in()}"
@@ -347,7 +351,7 @@ class Session:
         bit = 1 << (signum - 1)
         ignored = masks is not None and masks.ignored & bit
         caught = masks is not None and masks.caught & bit
-        was_stopped = procfs.is_stopped(procfs.run_state(worker.pid))
+        was_stopped = procfs.is_stopped(worker.run_state())
         try:
             worker.kill(signum)
         except ProcessLookupError:
@@ -359,7 +363,7 @@ class Session:
         if signum in STOPS:
             self._wait_task(worker, lambda state: procfs.is_stopped(state) or (
                 state in ("S", "D") and not self._pending_signal(worker, bit)))
-            stopped = procfs.is_stopped(procfs.run_state(worker.pid))
+            stopped = procfs.is_stopped(worker.run_state())
             return [SignalEvent(worker.name, signum, "stopped" if stopped else "discarded")]
         if signum == signal.SIGCONT:
             self._wait_task(worker, lambda state: not procfs.is_stopped(state))
@@ -375,7 +379,7 @@ class Session:
     def _wait_task(self, worker: Worker, condition) -> None:
         deadline = time.monotonic() + SETTLE_SECONDS
         while time.monotonic() < deadline:
-            state = procfs.run_state(worker.pid)
+            state = worker.run_state()
             if state is None or condition(state):
                 return
             time.sleep(0.0005)
@@ -391,7 +395,7 @@ class Session:
                 f"{worker.name} is blocked in {worker.waiting_in()}: "
                 "it cannot run another call until that one returns",
                 hint=self._unblock_hint(worker.name))]
-        if procfs.is_stopped(procfs.run_state(worker.pid)):
+        if procfs.is_stopped(worker.run_state()):
             return [UsageError(f"{worker.name} is stopped", hint=f"kill {worker.name} SIGCONT resumes it")]
         bounded = self.limits.refusal(command, self.sent) if self.limits else None
         if bounded:
@@ -428,7 +432,7 @@ class Session:
         """
         deadline = time.monotonic() + seconds
         while not worker.flush():
-            if procfs.is_stopped(procfs.run_state(worker.pid)) or time.monotonic() >= deadline:
+            if procfs.is_stopped(worker.run_state()) or time.monotonic() >= deadline:
                 return False
             worker.wait_writable(min(0.01, max(0.0, deadline - time.monotonic())))
         return True
@@ -443,16 +447,15 @@ class Session:
                 return self._done(worker, command, reply, "done")
             if gone:
                 return [CallEvent(worker.name, command, "died"), *self._reap(worker)]
-            task = procfs.task_state(worker.pid)
-            if blocked_in(task) or (task is not None and procfs.is_stopped(task.state)):
+            state = worker.run_state()
+            if self._asleep_in_call(worker, state):
                 worker.pending = command
                 return [CallEvent(worker.name, command, "unfinished")]
             if time.monotonic() > deadline:
                 worker.pending = command
-                state = task.state if task else "?"
                 return [CallEvent(worker.name, command, "unfinished"),
                         Notice(f"{worker.name} has not returned after {SETTLE_SECONDS:g} s, yet the kernel does not "
-                               f"show it asleep in a call (state {state}): it may be busy", "warn")]
+                               f"show it asleep in a call (state {state or '?'}): it may be busy", "warn")]
             delay = min(delay * 2, 0.002)
 
     def _settle(self, worker: Worker) -> list[Event]:
@@ -473,10 +476,17 @@ class Session:
                 return self._done(worker, command, reply, "resumed")
             if gone:
                 return self._reap(worker)
-            task = procfs.task_state(worker.pid)
-            if blocked_in(task) or (task is not None and procfs.is_stopped(task.state)) or time.monotonic() > deadline:
+            if self._asleep_in_call(worker, worker.run_state()) or time.monotonic() > deadline:
                 return []
             worker.wait_readable(0.001)
+
+    @staticmethod
+    def _asleep_in_call(worker: Worker, state: str | None) -> bool:
+        """Stopped, or asleep in a call of the user's: the call will not return by itself now.
+
+        The state letter comes from a kept /proc/PID/stat; the syscall is read only when it says asleep.
+        """
+        return procfs.is_stopped(state) or (state == "S" and blocked_in(procfs.task_state(worker.pid)) is not None)
 
     def _done(self, worker: Worker, command: Command, reply: Reply, phase: Phase) -> list[Event]:
         if not isinstance(reply, Outcome):

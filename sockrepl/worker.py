@@ -49,7 +49,7 @@ from sockrepl.protocol import (
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>: not in the standard library
 CLONE_NEWUSER, CLONE_NEWNET = 0x10000000, 0x40000000  # <linux/sched.h>: in os only from Python 3.12
 NETLINK_SOCK_DIAG = 4  # <linux/netlink.h>: not in socket
-READ_SIZE = 1 << 20
+READ_SIZE = 1 << 16  # a pipe's capacity: a larger buffer costs an mmap and munmap each read
 
 libc = ctypes.CDLL(None, use_errno=True)
 c_int, c_void_p, c_size_t, c_uint = ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint

@@ -3,6 +3,10 @@
 import os
 import signal
 
+from conftest import wait_until
+
+from sockrepl.render import event_lines, plain
+
 
 def test_a_fresh_worker_holds_nothing_of_ours_above_fd_2(typed):
     typed("spawn a")
@@ -41,3 +45,23 @@ def test_blocked_means_asleep_in_a_call_of_the_user():
     assert blocked_in(TaskState("R", accept, (3,), None)) is None  # woken: its result is coming
     assert blocked_in(TaskState("S", None, (), None)) is None
     assert blocked_in(None) is None
+
+
+def test_the_kept_stat_file_follows_its_process_until_it_is_reaped(typed):
+    """run_state reads a /proc/PID/stat kept open: stopped shows, and once reaped it says gone (never a new pid)."""
+    typed("spawn a")
+    worker = typed.session.workers["a"]
+    os.kill(worker.pid, signal.SIGSTOP)
+    wait_until(lambda: worker.run_state() == "T", 5, "the worker to stop")
+    os.kill(worker.pid, signal.SIGKILL)
+    worker.wait_exit(5)
+    assert worker.run_state() is None
+
+
+def test_an_idle_worker_killed_from_outside_is_found_by_one_select(typed):
+    typed("spawn a b")
+    os.kill(typed.session.workers["b"].pid, signal.SIGKILL)
+    seen = []
+    wait_until(lambda: seen.extend(typed.session.poll()) or seen, 5, "the death to be reported")
+    assert [plain(event_lines(event)) for event in seen] == ["[b] +++ killed by SIGKILL +++"]
+    assert list(typed.session.workers) == ["a"]
