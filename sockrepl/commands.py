@@ -3,7 +3,7 @@
 Pure (no I/O). The parser, `help`, completion and the lesson checker all read
 `REGISTRY`: one `_command(...)` entry here makes a command parse, appear in `help`
 and complete. What it does is found by its name: a `_do_NAME` handler in session.py,
-or, for a system call, an `op_NAME` in worker.py and its line in render.call_parts
+or, for a system call, an `op_NAME` in syscalls.py and its line in render.call_parts
 (tests/test_docs.py checks the README's table and `help` list every entry).
 """
 

@@ -49,7 +49,7 @@ Value = int | bool | bytes | str | None  # a request argument
 
 
 class Request(NamedTuple):
-    op: str  # the command's name: the worker has one `op_NAME` per system call
+    op: str  # the command's name: syscalls.py has one `op_NAME` per system call
     args: dict[str, Value]
 
 

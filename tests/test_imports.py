@@ -54,7 +54,10 @@ def test_only_the_front_ends_know_prompt_toolkit_and_rich():
     assert {m for m, found in IMPORTS.items() if "rich" in found["other"]} == {"richtext"}
 
 
-def test_the_worker_script_needs_nothing_but_the_standard_library_and_the_protocol():
-    """worker.py runs as `python -I -S worker.py`: of the package it loads only protocol.py, which is stdlib-only."""
-    assert IMPORTS["worker"]["sockrepl"] == {"protocol"}
+def test_the_worker_script_needs_nothing_but_the_standard_library_the_protocol_and_its_calls():
+    """worker.py runs as `python -I -S worker.py`: of the package it loads only protocol.py and syscalls.py,
+    which import nothing else of it; and nothing but the worker loads syscalls.py (a libc handle, no use here)."""
+    assert IMPORTS["worker"]["sockrepl"] == {"protocol", "syscalls"}
+    assert IMPORTS["syscalls"]["sockrepl"] == {"protocol"}
     assert IMPORTS["protocol"]["sockrepl"] == set()
+    assert {m for m, found in IMPORTS.items() if "syscalls" in found["sockrepl"]} == {"worker"}

@@ -35,7 +35,7 @@ def test_a_blocked_recvfrom_sleeps_in_recvfrom(typed):
 
 def test_blocked_means_asleep_in_a_call_of_the_user():
     from sockrepl.procfs import TaskState, syscall_number
-    from sockrepl.session import blocked_in
+    from sockrepl.settle import blocked_in
 
     accept, read, write = syscall_number("accept"), syscall_number("read"), syscall_number("write")
     assert blocked_in(TaskState("S", accept, (3, 0, 0), "x")) == ("accept", 3)
