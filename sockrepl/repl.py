@@ -164,6 +164,9 @@ class Repl:
         lines.append(key_line(self._keys_shown(), width))
         return join_lines([fit(line, width) for line in lines])
 
+    def _toolbar_height(self) -> int:
+        return 1 + sum(text.count("\n") for _, text, *_ in self._toolbar())
+
     def _keys_shown(self) -> list[tuple[str, str, int]]:
         """(key, what it does, priority: lower stays longer) for the footer."""
         if self.lesson.present:
@@ -207,7 +210,7 @@ class Repl:
         """Long output (help, man, a big state) through the pager, as git and pgcli do; short output printed."""
         output = self.prompt.app.output
         rows = output.get_size().rows
-        if len(lines) <= rows - 2:
+        if len(lines) <= rows - 2 - self._toolbar_height():  # with the line typed, the prompt and the panel
             self.print_lines(lines)
             return
         text = ansi_text(join_lines(lines), output.get_default_color_depth())

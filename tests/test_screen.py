@@ -6,6 +6,7 @@ import re
 
 import pytest
 from conftest import run_sockrepl
+from test_pager import paged_text
 from test_repl import Terminal
 
 from sockrepl.events import UsageError
@@ -208,5 +209,63 @@ def test_hints_and_notes_wrap_at_words_with_a_hanging_indent(tmp_path):
         term.wait_for(r"^p1>")
         term.type("send 3 hello world", r"^hint: a string with spaces goes in double quotes, as in C:$")
         term.wait_for(r'^      send 3 "hello world" \.\.\.$')
+    finally:
+        term.close()
+
+
+
+PHONE_CALL = ('spawn server client\nsocket AF_UNIX SOCK_STREAM\nbind 3 srv.sock\nlisten 3 1\naccept 3\n'
+              'client: socket AF_UNIX SOCK_STREAM\nclient: connect 3 srv.sock\nclient: write 3 "hi"\nread 4\n')
+TIMELINE_60 = """\
+   # server                     client
+   1 socket(SOCK_STREAM) = 3
+   2 bind(3, "srv.sock") = 0
+   3 listen(3, 1) = 0
+   4 ┏ accept(3) …
+   5 ┃                          socket(SOCK_STREAM) = 3
+   6 ┃                          connect(3, "srv.sock") = 0
+   7 ┗ accept(3) = 4 ◀──────────┘
+   8                            write(3, "hi") = 2
+   9 read(4, "hi") = 2 ◀────────┘
+┏┃┗ a blocked call   ─▶ the kernel tied two calls
+"""
+
+
+def test_timeline_pages_when_taller_than_the_room_above_the_panel_at_60x20_and_fits_a_projector(tmp_path):
+    """60x20: the phone call's timeline (11 lines) is taller than the 9 rows left by the panel, the line
+    typed and the prompt, so it is paged (its lane names scrolled away); the last 7 events fit, on the screen.
+    The same terminal at 120x35, a projector: all of it on the screen, with wider lanes."""
+    into = tmp_path / "paged"
+    term = Terminal(tmp_path, 60, 20, pager=f"cat > {into}")
+    try:
+        term.wait_for(r"^p1>")
+        term.child.send(f"\x1b[200~{PHONE_CALL}\x1b[201~")  # pasted: the lines run one by one
+        term.wait_for(r'^\[server\] read\(4, "hi", 1024\) = 2$')
+        term.wait_for(r"^  client  pid \d+  idle\n    fd 3 STREAM active  CONNECTED")  # the panel is 9 rows now
+        term.type("timeline")
+        assert re.sub(r"\x1b\[[0-9;]*m", "", paged_text(term, str(into), "┏┃┗")) == TIMELINE_60
+
+        term.type("timeline 7", r"(?s)^┏┃┗ [^\n]*\nserver>.*── state")
+        assert term.rows()[:10] == ["server> timeline 7", "   # server                     client",
+                                    *TIMELINE_60.splitlines()[3:]]
+
+        term.child.setwinsize(35, 120)
+        term.screen.resize(35, 120)
+        term.type("timeline", r"(?s)# the log's numbering\nserver>.*── state")
+        rows = term.rows()
+        start = rows.index("server> timeline", rows.index("server> timeline 7"))
+        assert rows[start + 1:start + 13] == [
+            "   # server                                                   client",
+            "   1 socket(SOCK_STREAM) = 3",
+            "   2 bind(3, \"srv.sock\") = 0",
+            "   3 listen(3, 1) = 0",
+            "   4 ┏ accept(3) …",
+            "   5 ┃                                                        socket(SOCK_STREAM) = 3",
+            "   6 ┃                                                        connect(3, \"srv.sock\") = 0",
+            "   7 ┗ accept(3) = 4 ◀────────────────────────────────────────┘",
+            "   8                                                          write(3, \"hi\") = 2",
+            "   9 read(4, \"hi\") = 2 ◀──────────────────────────────────────┘",
+            "┏┃┗ a blocked call   ─▶ the kernel tied two calls   # the log's numbering",
+            "server>"]
     finally:
         term.close()
