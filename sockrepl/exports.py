@@ -3,8 +3,10 @@
 A lesson replays the commands typed, expects what happened (`= 3`,
 `<unfinished ...>`, exact `[NAME]` lines with placeholders where values vary
 from run to run) and checks a few key facts the kernel reported after each
-command, so that `sockrepl lesson --check` passes on it unchanged. HTML and SVG
-are drawn by richtext.py from the same sections as Markdown. No I/O here.
+command, so that `sockrepl lesson --check` passes on it unchanged. Only what
+came from outside the session (a program that connected) cannot be replayed: it
+is marked by a comment, and the export says so. HTML and SVG are drawn by
+richtext.py from the same sections as Markdown. No I/O here.
 """
 
 import errno
