@@ -17,6 +17,8 @@ import socket
 import struct
 from dataclasses import dataclass
 
+from sockrepl.protocol import NETLINK_SOCK_DIAG
+
 # sock_diag reports AF_UNIX states in TCP's numbering (docs/kernel-notes.md, fact 5)
 TCP_ESTABLISHED, TCP_CLOSE, TCP_LISTEN = 1, 7, 10
 
@@ -65,7 +67,17 @@ HOST = NetView()
 
 # --- NETLINK_SOCK_DIAG --------------------------------------------------------
 
-_SHOW = 1 | 2 | 4 | 8 | 16 | 64     # NAME VFS PEER ICONS RQLEN UID (not MEMINFO)
+# <linux/netlink.h>, <linux/sock_diag.h>, <linux/unix_diag.h>: none of these is in the standard library
+NLM_F_REQUEST, NLM_F_DUMP = 0x1, 0x300
+NLMSG_ERROR, NLMSG_DONE = 2, 3
+SOCK_DIAG_BY_FAMILY = 20
+UDIAG_SHOW_NAME, UDIAG_SHOW_VFS, UDIAG_SHOW_PEER, UDIAG_SHOW_ICONS, UDIAG_SHOW_RQLEN, UDIAG_SHOW_UID = (
+    1, 2, 4, 8, 16, 64)
+UNIX_DIAG_NAME, UNIX_DIAG_VFS, UNIX_DIAG_PEER, UNIX_DIAG_ICONS, UNIX_DIAG_RQLEN, UNIX_DIAG_SHUTDOWN, UNIX_DIAG_UID = (
+    0, 1, 2, 3, 4, 6, 7)  # 5, MEMINFO, is not asked for
+
+_SHOW = (UDIAG_SHOW_NAME | UDIAG_SHOW_VFS | UDIAG_SHOW_PEER | UDIAG_SHOW_ICONS | UDIAG_SHOW_RQLEN
+         | UDIAG_SHOW_UID)
 _NLMSG = struct.Struct("=IHHII")     # len, type, flags, seq, pid
 _DIAG_MSG = struct.Struct("=BBBBI")  # family, type, state, pad, ino (cookie unused)
 _RTA = struct.Struct("=HH")
@@ -81,8 +93,8 @@ def _request(seq: int, inode: int = 0) -> bytes:
     """A dump of every socket, or (`inode`) the one socket with that inode (cookie ~0: not checked)."""
     req = struct.pack("=BBHIII2I", socket.AF_UNIX, 0, 0, 0xFFFFFFFF, inode, _SHOW,
                       0xFFFFFFFF, 0xFFFFFFFF)
-    # SOCK_DIAG_BY_FAMILY = 20, NLM_F_REQUEST, | NLM_F_DUMP for all
-    return _NLMSG.pack(_NLMSG.size + len(req), 20, 0x1 if inode else 0x1 | 0x300, seq, 0) + req
+    flags = NLM_F_REQUEST if inode else NLM_F_REQUEST | NLM_F_DUMP
+    return _NLMSG.pack(_NLMSG.size + len(req), SOCK_DIAG_BY_FAMILY, flags, seq, 0) + req
 
 
 def _make_socket(inode, type_, state, name, vfs, peer, icons, rq, wq, shut, uid):
@@ -104,22 +116,22 @@ def _parse_attrs(buf: memoryview, a: int, end: int):
         alen, atype = _RTA.unpack_from(buf, a)
         if alen < 4:
             break
-        if atype == 0:                               # NAME: a path keeps its NUL
+        if atype == UNIX_DIAG_NAME:                  # a path keeps its NUL
             name = bytes(buf[a + 4:a + alen])
             if name[:1] != b"\0":
                 name = name.split(b"\0", 1)[0]
-        elif atype == 1:                             # VFS: ino, kernel dev_t
+        elif atype == UNIX_DIAG_VFS:                 # ino, kernel dev_t
             ino, kdev = _U32X2.unpack_from(buf, a + 4)
             vfs = (os.makedev(kdev >> 20, kdev & 0xFFFFF), ino)   # as os.stat() has it
-        elif atype == 2:                             # PEER
+        elif atype == UNIX_DIAG_PEER:
             peer = _U32.unpack_from(buf, a + 4)[0]
-        elif atype == 3:                             # ICONS
+        elif atype == UNIX_DIAG_ICONS:
             icons = struct.unpack_from(f"={(alen - 4) // 4}I", buf, a + 4)
-        elif atype == 4:                             # RQLEN
+        elif atype == UNIX_DIAG_RQLEN:
             rq, wq = _U32X2.unpack_from(buf, a + 4)
-        elif atype == 6:                             # SHUTDOWN
+        elif atype == UNIX_DIAG_SHUTDOWN:
             shut = buf[a + 4]
-        elif atype == 7:                             # UID
+        elif atype == UNIX_DIAG_UID:
             uid = _U32.unpack_from(buf, a + 4)[0]
         a += (alen + 3) & ~3
     return name, vfs, peer, icons, rq, wq, shut, uid
@@ -135,12 +147,12 @@ def _parse_batch(buf: memoryview, size: int, seq: int, out: dict) -> bool:
             raise OSError(errno.EPROTO, "malformed netlink message")
         if mseq != seq:
             pass                                     # not ours
-        elif kind == 3:                              # NLMSG_DONE
+        elif kind == NLMSG_DONE:
             return True
-        elif kind == 2:                              # NLMSG_ERROR
+        elif kind == NLMSG_ERROR:
             code = -struct.unpack_from("=i", buf, off + 16)[0]
             raise OSError(code, os.strerror(code))
-        elif kind == 20:                             # SOCK_DIAG_BY_FAMILY
+        elif kind == SOCK_DIAG_BY_FAMILY:
             _fam, type_, state, _pad, inode = unpack_msg(buf, off + 16)
             name, vfs, peer, icons, rq, wq, shut, uid = _parse_attrs(buf, off + 32, off + length)
             out[inode] = _make_socket(inode, type_, state, name, vfs, peer, icons, rq, wq, shut, uid)
@@ -155,7 +167,7 @@ def _diag_socket(net: NetView) -> socket.socket:
     """A NETLINK_SOCK_DIAG socket for `net`: a fresh one for the host, the namespace's own otherwise."""
     if net.diag is not None:
         return socket.socket(fileno=os.dup(net.diag.fileno()))  # closing it leaves the namespace's open
-    return socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, 4)
+    return socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_SOCK_DIAG)
 
 
 def _next_seq() -> int:

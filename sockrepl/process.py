@@ -19,7 +19,7 @@ from pathlib import Path
 
 from sockrepl import procfs
 from sockrepl.commands import Command, call_on_fd
-from sockrepl.protocol import Hello, Internal, Outcome, Request, request_frame, take_replies
+from sockrepl.protocol import NAMESPACE_READY, Hello, Internal, Outcome, Request, request_frame, take_replies
 
 Reply = Outcome | Hello | Internal
 WORKER_SCRIPT = str(Path(__file__).with_name("worker.py"))
@@ -62,7 +62,7 @@ def make_namespace() -> Namespace | None:
             except subprocess.TimeoutExpired:
                 popen.kill()
                 popen.wait()
-    if message != b"ok" or len(fds) < 2:
+    if message != NAMESPACE_READY or len(fds) < 2:
         for fd in fds:
             os.close(fd)
         return None

@@ -44,6 +44,11 @@ else:
     NamedTuple.__mro_entries__ = lambda bases: (_RECORD,)
 
 SOCKADDR_UN_SIZE = 110  # sizeof(struct sockaddr_un): the buffer a call that returns an address is given
+NETLINK_SOCK_DIAG = 4  # <linux/netlink.h>, not in socket: the session reads sockets through one
+
+# `worker.py namespace FD` says one of these on FD; "ready" comes with the namespace's fds (SCM_RIGHTS):
+# a NETLINK_SOCK_DIAG socket made inside it, then /proc/self/ns/user (not for root) and /proc/self/ns/net
+NAMESPACE_READY, NAMESPACE_REFUSED = b"ok", b"refused"
 
 Value = int | bool | bytes | str | None  # a request argument
 

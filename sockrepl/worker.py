@@ -24,12 +24,19 @@ import socket
 import sys
 
 sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # last: never before the stdlib
-from sockrepl.protocol import Hello, Internal, reply_frame, take_requests
+from sockrepl.protocol import (
+    NAMESPACE_READY,
+    NAMESPACE_REFUSED,
+    NETLINK_SOCK_DIAG,
+    Hello,
+    Internal,
+    reply_frame,
+    take_requests,
+)
 from sockrepl.syscalls import OPS, libc
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>: not in the standard library
 CLONE_NEWUSER, CLONE_NEWNET = 0x10000000, 0x40000000  # <linux/sched.h>: in os only from Python 3.12
-NETLINK_SOCK_DIAG = 4  # <linux/netlink.h>: not in socket
 READ_SIZE = 1 << 16  # a pipe's capacity: a larger buffer costs an mmap and munmap each read
 
 
@@ -60,16 +67,16 @@ def make_namespace(channel_fd):
         tries = (CLONE_NEWNET, CLONE_NEWUSER | CLONE_NEWNET) if os.geteuid() == 0 else (CLONE_NEWUSER | CLONE_NEWNET,)
         made = next((flags for flags in tries if libc.unshare(flags) == 0), None)
         if made is None:
-            channel.send(b"refused")
+            channel.send(NAMESPACE_REFUSED)
             return 0
         private_user = bool(made & CLONE_NEWUSER)
         if private_user and not map_own_ids():
-            channel.send(b"refused")
+            channel.send(NAMESPACE_REFUSED)
             return 0
         kinds = ("user", "net") if private_user else ("net",)
         joins = [os.open(f"/proc/self/ns/{kind}", os.O_RDONLY) for kind in kinds]
         diag = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_SOCK_DIAG)
-        socket.send_fds(channel, [b"ok"], [diag.fileno(), *joins])
+        socket.send_fds(channel, [NAMESPACE_READY], [diag.fileno(), *joins])
     return 0
 
 
