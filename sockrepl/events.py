@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from sockrepl.commands import Command
-from sockrepl.protocol import Outcome
+from sockrepl.protocol import Outcome  # a call's result is the worker's reply: one record, in protocol.py
 
 # the words a report is made of: what became of a call, of a signal; how loud a notice is; which view
 Phase = Literal["done", "unfinished", "resumed", "lost", "died"]
@@ -94,7 +94,5 @@ class View:
     kind: ViewKind
     data: Any = None
 
-
-__all__ = ["Outcome"]  # the worker's reply is the event's outcome: one record, defined with the protocol
 
 Event = CallEvent | ExitEvent | SignalEvent | SpawnEvent | Notice | UsageError | ProcessTable | View

@@ -1,6 +1,10 @@
 """The worker protocol: every record goes through the pipe's framing and comes back equal; bytes that are
 not a reply are refused with ValueError, never a crash."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from sockrepl.protocol import (
@@ -52,3 +56,12 @@ def test_requests_come_back_equal():
 def test_bytes_that_are_no_reply_are_refused(body):
     with pytest.raises(ValueError):
         take_replies(bytearray(len(body).to_bytes(4, "little") + body))
+
+
+def test_the_worker_loads_neither_typing_json_nor_re():
+    """Every process start waits for these imports: typing alone cost the worker more than all the rest."""
+    root = str(Path(__file__).resolve().parent.parent)
+    code = ("import sys; sys.path.append(sys.argv[1]); import sockrepl.protocol, sockrepl.syscalls; "
+            "print(sorted({'typing', 'json', 're'} & set(sys.modules)))")
+    done = subprocess.run([sys.executable, "-I", "-S", "-c", code, root], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout.strip()) == (0, "[]"), done.stderr
