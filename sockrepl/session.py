@@ -5,8 +5,9 @@ is "unfinished" only when the kernel shows its process asleep in a syscall,
 and after every command each blocked process is checked — if the kernel made
 it runnable, its result is awaited and printed before the next command.
 
-Everything here is synchronous and bounded in time; the REPL drives it from one
-thread and watches `watch_fds()` for results that arrive on their own.
+Everything here is synchronous and bounded in time: `sockrepl run` and the lesson
+checker call it directly; the REPL's engine (engine.py) drives it from one thread
+and watches `watch_fds()` for results that arrive on their own.
 """
 
 import os
