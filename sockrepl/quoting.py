@@ -1,7 +1,11 @@
-"""strace's quoting: bytes as C strings, AF_UNIX addresses as `{sa_family=AF_UNIX, sun_path=...}`.
+"""strace's quoting: bytes as C strings, AF_UNIX addresses as `{sa_family=AF_UNIX, sun_path=...}`,
+and a call's result as it follows ` = `.
 
 Pure. Shared by the transcript (render.py) and the timeline.
 """
+
+from sockrepl import constants as C
+from sockrepl.protocol import Outcome, Previous
 
 STRSIZE = 32  # strace's default -s: longer strings end in `...`
 _ESCAPES = {9: "\\t", 10: "\\n", 11: "\\v", 12: "\\f", 13: "\\r", 34: '\\"', 92: "\\\\"}
@@ -33,3 +37,13 @@ def sockaddr(path: bytes | None) -> str:
     if path is None:
         return "{sa_family=AF_UNIX}"
     return "{sa_family=AF_UNIX, sun_path=" + sun_path(path) + "}"
+
+
+def result_text(name: str, outcome: Outcome, explained: bool = True) -> str:
+    """What follows ` = `: the return value; `-1 ENOENT (No such file or directory)`, or `-1 ENOENT`
+    when not `explained` (the timeline's short form); for signal(), the action it replaced."""
+    if outcome.failed:
+        return f"-1 {C.errno_text(outcome.errno) if explained else C.ERRNO_NAMES.get(outcome.errno, outcome.errno)}"
+    if name == "signal":
+        return outcome.out.action if isinstance(outcome.out, Previous) else "0"
+    return str(outcome.ret)

@@ -20,8 +20,8 @@ from sockrepl.events import (
     View,
 )
 from sockrepl.explain import notes
-from sockrepl.protocol import SOCKADDR_UN_SIZE, Address, Flags, Option, Pair, Passed, Previous, Received, Status
-from sockrepl.quoting import c_string, sockaddr
+from sockrepl.protocol import SOCKADDR_UN_SIZE, Address, Flags, Option, Pair, Passed, Received, Status
+from sockrepl.quoting import c_string, result_text, sockaddr
 from sockrepl.table import table_lines
 from sockrepl.textsafe import visible
 from sockrepl.theme import process_style
@@ -133,21 +133,13 @@ def _stat_struct(outcome: Outcome | None) -> str:
     return f"{{st_mode={kind}|{stat.S_IMODE(mode):04o}, st_size={outcome.out.size}, ...}}"
 
 
-def result_text(command: Command, outcome: Outcome) -> str:
-    if outcome.failed:
-        return f"-1 {C.errno_text(outcome.errno)}"
-    if command.name == "signal":
-        return outcome.out.action if isinstance(outcome.out, Previous) else "0"
-    return str(outcome.ret)
-
-
 def _tag(process: str) -> tuple[str, str]:
     return (process_style(process), f"[{process}] ")
 
 
 def _result_fragments(command: Command, outcome: Outcome) -> Fragments:
     style = "class:error" if outcome.failed else "class:ok"
-    return [("", " = "), (style, result_text(command, outcome))]
+    return [("", " = "), (style, result_text(command.name, outcome))]
 
 
 def call_lines(event: CallEvent) -> list[Fragments]:

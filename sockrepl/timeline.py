@@ -15,8 +15,8 @@ from sockrepl import constants as C
 from sockrepl.calllog import ExitRecord, Record
 from sockrepl.commands import Command
 from sockrepl.events import Outcome
-from sockrepl.protocol import Pair, Previous, Received
-from sockrepl.quoting import c_string, sun_path
+from sockrepl.protocol import Pair, Received
+from sockrepl.quoting import c_string, result_text, sun_path
 from sockrepl.state import Snapshot
 from sockrepl.textsafe import visible
 from sockrepl.ties import Tie, ties
@@ -42,16 +42,8 @@ class Row:
 def short_form(command: Command, outcome: Outcome | None, data: int = DATA_SHOWN) -> str:
     """`accept(3) = 4`: the call's name, the arguments that tell it apart, its result."""
     args = ", ".join(_short_args(command, outcome, data))
-    result = "?" if outcome is None else _result(command, outcome)
+    result = "?" if outcome is None else result_text(command.name, outcome, explained=False)
     return f"{command.name}({args}) = {result}"
-
-
-def _result(command: Command, outcome: Outcome) -> str:
-    if outcome.failed:
-        return f"-1 {C.ERRNO_NAMES.get(outcome.errno, outcome.errno)}"
-    if command.name == "signal":
-        return outcome.out.action if isinstance(outcome.out, Previous) else "0"
-    return str(outcome.ret)
 
 
 def _short_args(command: Command, outcome: Outcome | None, data: int) -> list[str]:
