@@ -25,7 +25,8 @@ PANEL_TITLE = "state, from the kernel"  # drawn once the REPL's panel is up
 # of the source tree (PYTHONPYCACHEPREFIX), and written even where the environment
 # says not to (PYTHONDONTWRITEBYTECODE), or every start would time the compiler on
 # whatever module changed since the bytecode was last written.
-# The cache lives for one run (run.main() makes it, the warm-ups fill it) and is removed at the end.
+# The cache lives for one run (run.main() makes it, the warm-ups fill it) and is removed at the end,
+# unless the caller names one in PYTHONPYCACHEPREFIX (the test suite shares its own): that one is used and kept.
 CHILD_ENV = {k: v for k, v in os.environ.items()
              if k not in ("PYTHONDONTWRITEBYTECODE", "FORCE_COLOR", "NO_COLOR")}
 # ... and they run this checkout's sockrepl, whatever tree an editable install points at.

@@ -83,12 +83,14 @@ def machine() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    cache = tempfile.mkdtemp(prefix="sockrepl-bench-pycache-")
+    given = os.environ.get("PYTHONPYCACHEPREFIX")  # the caller's (the test suite's): filled already, kept
+    cache = given or tempfile.mkdtemp(prefix="sockrepl-bench-pycache-")
     CHILD_ENV["PYTHONPYCACHEPREFIX"] = cache
     try:
         return measure_all(argv)
     finally:
-        shutil.rmtree(cache, ignore_errors=True)
+        if not given:
+            shutil.rmtree(cache, ignore_errors=True)
 
 
 def measure_all(argv: list[str] | None) -> int:
