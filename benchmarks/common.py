@@ -134,14 +134,15 @@ class Config:
     script_lines: int
     sizes: tuple[int, ...]
     lesson_runs: int
+    lessons: tuple[str, ...]  # the names of the lessons checked; () for all of them
     warmup: bool
     keystrokes: int  # Enter presses and wake-ups per terminal round
 
 
 def config(quick: bool, runs: int | None) -> Config:
     if quick:
-        return Config(runs or 2, 20, (10, 100), 1, False, 1)
-    return Config(runs or 7, 1000, (10, 100, 1000), runs or 7, True, 10)
+        return Config(runs or 2, 20, (10, 100), 1, ("phone",), False, 1)
+    return Config(runs or 7, 1000, (10, 100, 1000), runs or 7, (), True, 10)
 
 
 def find_sockrepl() -> str:

@@ -1,7 +1,7 @@
 """sockrepl benchmarks: startup, keystrokes in a terminal, per-command cost, wake-up, snapshot + panel, lessons.
 
     python benchmarks/run.py            # 7 runs each, full sizes
-    python benchmarks/run.py --quick    # 2 runs, tiny sizes (a smoke test, a few seconds)
+    python benchmarks/run.py --quick    # 2 runs, tiny sizes, one lesson (a smoke test, a few seconds)
 
 Prints one table: name, median, min, floor (median), ratio median/floor, target,
 verdict. Every time is in milliseconds (per command where the name says so).
@@ -67,7 +67,7 @@ def row_table(cfg: Config) -> dict[str, str]:
         rows[f"all{size}"] = f"sockets {size}: panel_lines all (as `state`)"
     rows["outside-first"] = "outside peers 10: snapshot that scans /proc/*/fd for holders"
     rows["outside-later"] = "outside peers 10: later snapshot (holders kept, re-checked)"
-    rows["lessons"] = "lessons: sockrepl lesson --check (all)"
+    rows["lessons"] = f"lessons: sockrepl lesson --check ({', '.join(cfg.lessons) or 'all'})"
     return rows
 
 
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def measure_all(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="2 runs and tiny sizes (a smoke test)")
+    parser.add_argument("--quick", action="store_true", help="2 runs, tiny sizes, one lesson (a smoke test)")
     parser.add_argument("--runs", type=int, help="runs per measurement (default 7; --quick: 2)")
     args = parser.parse_args(argv)
     cfg = config(args.quick, args.runs)
