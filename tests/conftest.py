@@ -26,9 +26,15 @@ def _private_state(tmp_path_factory):
 @pytest.fixture(autouse=True, scope="session")
 def _bytecode_cache(tmp_path_factory):
     """The sockrepl processes the tests start share a bytecode cache of this run, kept out of the source
-    tree: with PYTHONDONTWRITEBYTECODE each one compiled every module it imports again (~0.1 s of CPU a start)."""
+    tree: with PYTHONDONTWRITEBYTECODE each one compiled every module it imports again (~0.1 s of CPU a start).
+
+    Filled here, once, so that no test's first sockrepl is the one that compiles them all (seconds on a
+    loaded machine, against a test's deadline).
+    """
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     os.environ["PYTHONPYCACHEPREFIX"] = str(tmp_path_factory.mktemp("pycache"))
+    subprocess.run([sys.executable, "-c", "import prompt_toolkit, rich, sockrepl.cli, sockrepl.repl, sockrepl.batch, "
+                    "sockrepl.lessons_cli, sockrepl.richtext"], check=True, timeout=120)
 
 
 PIDS = re.compile(r"pid (\d+)")

@@ -16,6 +16,10 @@ from conftest import gone, wait_until
 from sockrepl.lesson_format import parse_lesson
 from sockrepl.lessons import check_lesson
 
+QUIET = 0.01  # output paused this long: the screen is looked at
+PROMPT_STARTS, PROMPT_ENDS = "\x1b[?2004h", "\x1b[?2004l"
+SEND_DELAY = 0.05  # pexpect's default delay before a send, kept for keys sent other than by `type`
+
 
 class Terminal:
     """sockrepl in a pty of the given size; `screen()` is what the user sees."""
@@ -33,12 +37,15 @@ class Terminal:
         self.screen = pyte.Screen(columns, rows)
         self.stream = pyte.Stream(self.screen)
         self.seen = ""
+        self.typed_at = 0  # len(seen) when a line was last typed: a prompt started after it reads the next one
 
-    def pump(self, seconds=0.05):
+    def pump(self, seconds=0.05, quiet=None):
+        """Read the output for `seconds`; with `quiet`, only until it pauses that long."""
         deadline = time.monotonic() + seconds
         while True:
+            wait = max(0.0, deadline - time.monotonic())
             try:
-                chunk = self.child.read_nonblocking(65536, timeout=max(0.0, deadline - time.monotonic()))
+                chunk = self.child.read_nonblocking(65536, timeout=wait if quiet is None else min(quiet, wait))
             except pexpect.TIMEOUT:
                 return
             except pexpect.EOF:
@@ -46,7 +53,7 @@ class Terminal:
             self.seen += chunk
             self.stream.feed(chunk)
             if "\x1b[6n" in chunk:  # answer cursor position requests, as a real terminal does
-                self.child.send(f"\x1b[{self.screen.cursor.y + 1};{self.screen.cursor.x + 1}R")
+                self.send_now(f"\x1b[{self.screen.cursor.y + 1};{self.screen.cursor.x + 1}R")
             if time.monotonic() >= deadline:
                 return
 
@@ -61,17 +68,41 @@ class Terminal:
         return "\n".join(self.rows())
 
     def wait_for(self, pattern, seconds=10.0):
+        """Until the screen shows `pattern`: looked for each time the output pauses (QUIET), and at least
+        every 50 ms (it was only every 50 ms, so each wait took 50 ms or more even when drawn at once)."""
         deadline = time.monotonic() + seconds
+        looked_at = -1
         while time.monotonic() < deadline:
-            self.pump(0.05)
-            if re.search(pattern, self.text(), re.M):
+            self.pump(0.05, quiet=QUIET)
+            if looked_at != len(self.seen) and re.search(pattern, self.text(), re.M):
                 return
+            looked_at = len(self.seen)
         raise AssertionError(f"{pattern!r} never appeared on the screen:\n{self.text()}")
 
+    def reading(self) -> bool:
+        """A prompt reads the keyboard: prompt_toolkit turns bracketed paste on as a prompt starts, off as it ends."""
+        return self.seen.rfind(PROMPT_STARTS) > max(self.seen.rfind(PROMPT_ENDS), self.typed_at)
+
     def type(self, line, wait_for=None):
-        self.child.send(line + "\r")
+        """Sent once a prompt reads the keyboard, as a user types at the prompt they see: between two prompts
+        the terminal itself would echo it. No fixed delay (pexpect's 50 ms before each send)."""
+        deadline = time.monotonic() + 10
+        while not self.reading():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no prompt to type {line!r} at:\n{self.text()}")
+            self.pump(0.05, quiet=QUIET)
+        self.typed_at = len(self.seen)
+        self.send_now(line + "\r")
         if wait_for:
             self.wait_for(wait_for)
+
+    def send_now(self, text):
+        """Without pexpect's delay before a send (50 ms), which `child.send` keeps for the keys tests send."""
+        self.child.delaybeforesend = None
+        try:
+            self.child.send(text)
+        finally:
+            self.child.delaybeforesend = SEND_DELAY
 
     def pids(self) -> list[int]:
         return sorted({int(p) for p in re.findall(r"pid (\d+)", self.seen)})
@@ -196,8 +227,8 @@ def test_errors_are_explained_never_a_traceback(term):
 def test_help_and_man(term):
     term.type("help", r"man CALL: a call")
     assert "stream (phone)" in term.transcript() and "datagram (mail)" in term.transcript()
-    term.type("man accept", r"accept\(2\)")
-    assert "EINVAL" in term.text()
+    term.type("man accept", r"EINVAL  ")
+    assert "accept(2)" in term.transcript()  # its first line: on the screen only until the panel is redrawn
     assert all(len(row) <= 80 for row in term.rows())
 
 
