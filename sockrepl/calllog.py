@@ -69,6 +69,7 @@ class CallLog:
 
     def __init__(self) -> None:
         self._records: list[Record] = []
+        self._sent: dict[tuple[str, int], int] = {}  # `sent`
 
     @property
     def records(self) -> tuple[Record, ...]:
@@ -78,40 +79,48 @@ class CallLog:
                  inode: int | None = None, peer: int | None = None, queued: tuple[int, ...] = ()) -> CallRecord:
         record = CallRecord(len(self._records) + 1, event.process, pid, event.command.args.get("fd"),
                             event.command, event.phase, event.outcome, sockets, inode, peer, queued)
-        self._records.append(record)
+        self._add(record)
         return record
 
     def add_exit(self, event: ExitEvent, sent_by_user: bool = False) -> ExitRecord:
         record = ExitRecord(len(self._records) + 1, event.process, event.pid, event.signal, event.code,
                             sent_by_user)
-        self._records.append(record)
+        self._add(record)
         return record
 
+    def _add(self, record: Record) -> None:
+        self._records.append(record)
+        _count_sent(self._sent, record)
 
-def bytes_sent(records: tuple[Record, ...]) -> dict[tuple[str, int], int]:
-    """What the session sent on each (process, fd) since that fd last got a new connection.
+    @property
+    def sent(self) -> dict[tuple[str, int], int]:
+        """What the session sent on each (process, fd) since that fd last got a new connection.
 
-    Counted from the calls' return values (what the kernel took); an fd the session
-    knows nothing about (a program outside sockrepl sent) has no entry. One pass.
-    """
-    sent: dict[tuple[str, int], int] = {}
-    for record in records:
-        if isinstance(record, ExitRecord):
-            for key in [key for key in sent if key[0] == record.process]:
-                del sent[key]
-            continue
-        if not record.ok or record.outcome is None:
-            continue
-        name, key = record.command.name, (record.process, record.fd or 0)
-        if name == "connect":
-            sent[key] = 0
-        elif name == "close":
-            sent.pop(key, None)
-        elif name in SENDS:
-            sent[key] = sent.get(key, 0) + record.outcome.ret
-        for fd in created_fds(record.command, record.outcome):
-            sent[(record.process, fd)] = 0
-    return sent
+        Counted from the calls' return values (what the kernel took); an fd the session
+        knows nothing about (a program outside sockrepl sent) has no entry. Kept up to date
+        as each record comes: a snapshot, taken after every command, asks (reading the whole
+        log each time made every line of a long session slower than the last).
+        """
+        return dict(self._sent)
+
+
+def _count_sent(sent: dict[tuple[str, int], int], record: Record) -> None:
+    """One record's part in `CallLog.sent`: what it changes there."""
+    if isinstance(record, ExitRecord):
+        for key in [key for key in sent if key[0] == record.process]:
+            del sent[key]
+        return
+    if not record.ok or record.outcome is None:
+        return
+    name, key = record.command.name, (record.process, record.fd or 0)
+    if name == "connect":
+        sent[key] = 0
+    elif name == "close":
+        sent.pop(key, None)
+    elif name in SENDS:
+        sent[key] = sent.get(key, 0) + record.outcome.ret
+    for fd in created_fds(record.command, record.outcome):
+        sent[(record.process, fd)] = 0
 
 
 def created_fds(command: Command, outcome: Outcome | None) -> tuple[int, ...]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import overload
 
 from sockrepl import kernel, procfs
-from sockrepl.calllog import Record, bytes_sent
+from sockrepl.calllog import Record
 from sockrepl.commands import Command
 from sockrepl.events import Event
 from sockrepl.holders import Holder
@@ -218,7 +218,7 @@ def display_name(name: bytes | None) -> str | None:
 def take_snapshot(session, also: tuple[str, ...] = ()) -> Snapshot:
     """The kernel now, through the session; `also`: more paths to show in `files` (what `why` asks about)."""
     table = kernel.read_unix_sockets(session.net)
-    sent = bytes_sent(session.history)
+    sent = session.log.sent
     facts = []
     for worker in session.workers.values():
         args = worker.pending.args if worker.pending else {}

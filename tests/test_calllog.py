@@ -1,7 +1,7 @@
 """The session's record of its calls, and the panel's note on data sent on a call not yet accepted."""
 
 
-from sockrepl.calllog import CallRecord, ExitRecord, bytes_sent
+from sockrepl.calllog import CallRecord, ExitRecord
 from tests.conftest import normalize, run_sockrepl
 
 QUEUED_WITH_DATA = """\
@@ -34,7 +34,7 @@ def test_log_records_every_call_and_exit_in_order(typed):
 
 def test_bytes_sent_count_from_the_connection_on(typed):
     typed(*QUEUED_WITH_DATA.splitlines(), 'c3: write 3 "abc"', "c1: close 3", "c1: socket AF_UNIX SOCK_STREAM")
-    sent = bytes_sent(typed.session.history)
+    sent = typed.session.log.sent
     assert sent[("c3", 3)] == 5
     assert sent[("c1", 3)] == 0 and sent[("server", 4)] == 0
 
