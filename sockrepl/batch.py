@@ -13,23 +13,15 @@ import sys
 from typing import BinaryIO, TextIO
 
 from sockrepl.arguments import EXPORT_FORMATS
-from sockrepl.commands import LEAVE, Command, ParseError, parse
+from sockrepl.commands import REGISTRY, Command, ParseError, parse
 from sockrepl.events import UsageError
 from sockrepl.export import carried_out
 from sockrepl.lifecycle import EXIT_READER_GONE, OutputLost, Stop, StopOnSignal, crash_report
 from sockrepl.render import event_lines, plain
-from sockrepl.session import Session
+from sockrepl.session import Session, refusal
 from sockrepl.textsafe import visible
 
 REFUSED, MALFORMED = 1, 2
-
-
-def _malformed(line: str) -> bool:
-    try:
-        parse(line)
-    except ParseError:
-        return True
-    return False
 
 
 def _may_export(source: BinaryIO) -> bool:
@@ -78,14 +70,19 @@ def run_script(source: BinaryIO, out: TextIO, color: bool = False, width: int = 
               file=sys.stderr)
         for number, raw in enumerate(source, 1):
             line = raw.decode("utf-8", "surrogateescape").rstrip("\r\n")
-            if line.strip() in LEAVE:
-                break
             try:
+                command = parse(line)
+                if command is not None and REGISTRY[command.name].runs == "leave":
+                    break
                 emit(session.poll_unasked())
-                events = session.run_line(line)
+                events = session.execute(command) if command is not None else []
                 if any(isinstance(e, UsageError) for e in events):
-                    status = max(status, MALFORMED if _malformed(line) else REFUSED)
+                    status = max(status, REFUSED)
                 emit(events, number)
+            except ParseError as error:
+                emit(session.poll_unasked())
+                emit([refusal(error)], number)
+                status = max(status, MALFORMED)
             except (Stop, OutputLost):
                 raise
             except Exception as error:  # a bug of ours in one command: report it, run the next line

@@ -1,16 +1,18 @@
 """The command language: one registry of commands, and `parse(line) -> Command`.
 
-Pure (no I/O). The parser, `help`, completion and the lesson checker all read
-`REGISTRY`: one `_command(...)` entry here makes a command parse, appear in `help`
-and complete. What it does is found by its name: a `_do_NAME` handler in session.py,
-or, for a system call, an `op_NAME` in syscalls.py and its line in render.call_parts
-(tests/test_docs.py checks the README's table and `help` list every entry).
+Pure (no I/O). The parser, `help`, completion, the lesson checker and every front
+end read `REGISTRY`: a `_command(...)` entry here makes a command parse, appear in
+`help` and complete, and its `runs` says who carries it out. A new command also needs,
+by what it runs as: a call, an `op_NAME` in syscalls.py and a branch in render.call_parts;
+a session or process command, a handler in session.HANDLERS; a lesson command, one in
+lesson_driver.VERBS; a screen command, one in repl.SCREEN; and a row in README's table.
+tests/test_dispatch.py and tests/test_docs.py fail until each is there.
 """
 
 import difflib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from sockrepl import constants as C
 from sockrepl.arguments import (
@@ -27,8 +29,13 @@ from sockrepl.syntax import Line, SyntaxProblem, Token, shown, split_line
 from sockrepl.textsafe import visible
 
 MAX_PROCESSES = 32
-LEAVE = frozenset({"exit", "quit", "exit()", "quit()"})  # lines that end a session, as a Python user types them
 REQUIRED = object()
+
+Runs = Literal["call", "process", "session", "lesson", "screen", "leave"]
+"""Who carries a command out. call: a process makes it (its worker's op); process: the session acts on
+one process (interrupt, wait, why); session: the session's own (spawn, ps, help...); lesson: the
+interactive lesson driver; screen: the interactive screen (panel, clear); leave: the front end ends."""
+IN_A_PROCESS: tuple[Runs, ...] = ("call", "process")  # the only ones a `NAME:` prefix makes sense on
 
 
 @dataclass(frozen=True)
@@ -49,13 +56,16 @@ def call_on_fd(name: str, fd: int | None) -> str:
 
 
 class ParseError(Exception):
-    """A malformed line: a message, the command's usage line and a hint."""
+    """A malformed line: a message, the command's usage line and a hint; `command`: the command it
+    names, when its first word is one."""
 
-    def __init__(self, message: str, usage: str | None = None, hint: str | None = None):
+    def __init__(self, message: str, usage: str | None = None, hint: str | None = None,
+                 command: str | None = None):
         super().__init__(message)
         self.message = message
         self.usage = usage
         self.hint = hint
+        self.command = command
 
 
 @dataclass(frozen=True)
@@ -82,6 +92,7 @@ class Spec:
     name: str
     group: str
     summary: str
+    runs: Runs
     shell: tuple[Param, ...] = ()
     c: tuple[Param, ...] | None = None
     example: str = ""
@@ -117,11 +128,10 @@ GROUPS = {
     "lessons": "lessons",
     "session": "session",
 }
-FRONT_END_GROUPS = ("lessons", "session")  # sockrepl's own commands: a `NAME:` prefix makes no sense on them
 
 
-def _command(name: str, group: str, summary: str, shell=(), **kw) -> None:
-    spec = Spec(name, group, summary, tuple(shell), **kw)
+def _command(name: str, group: str, summary: str, shell=(), runs: Runs = "call", **kw) -> None:
+    spec = Spec(name, group, summary, runs, tuple(shell), **kw)
     REGISTRY[name] = spec
     for alias in spec.aliases:
         ALIASES[alias] = name
@@ -133,19 +143,22 @@ ADDR_OUT = (FD, P("a", "ignore", None, label="addr"), P("b", "ignore", None, lab
 
 _command("spawn", "processes", "start one real child process per name (they own their fds)",
          [P("names", "names")], options={"--user": "user", "--unprivileged": None},
-         example="spawn server client")
+         runs="session", example="spawn server client")
 _command("use", "processes", "make NAME the current process (the prompt shows it)", [P("name", "name")],
-         example="use client")
-_command("ps", "processes", "list the processes: name, pid, idle or blocked in which call", example="ps")
+         runs="session", example="use client")
+_command("ps", "processes", "list the processes: name, pid, idle or blocked in which call", runs="session",
+         example="ps")
 _command("kill", "processes", "send a signal to a process (default SIGTERM): its fds close, peers see it",
-         [P("name", "name"), P("signal", "signal", C.SIGNALS["SIGTERM"])], example="kill client SIGKILL")
+         [P("name", "name"), P("signal", "signal", C.SIGNALS["SIGTERM"])], runs="session",
+         example="kill client SIGKILL")
 _command("interrupt", "processes", "interrupt NAME's blocked call with SIGINT (Ctrl-C): it returns EINTR",
-         [P("name", "name", None)], example="interrupt server")
+         [P("name", "name", None)], runs="process", example="interrupt server")
 _command("wait", "processes", "wait until NAME's blocked call finishes (default 5 seconds)",
-         [P("name", "name", None, skip_unless_fits=True), P("seconds", "seconds", 5.0)], example="wait server 2")
+         [P("name", "name", None, skip_unless_fits=True), P("seconds", "seconds", 5.0)], runs="process",
+         example="wait server 2")
 _command("signal", "processes", "set what NAME does on a signal: ignore or default (SIGPIPE kills by default)",
          [P("name", "name", None, skip_unless_fits=True), P("signal", "signal"), P("action", "disposition")],
-         example="signal client SIGPIPE ignore")
+         runs="call", example="signal client SIGPIPE ignore")
 
 _command("socket", "sockets", "create a socket: install a phone (stream) or a mailbox (datagram)",
          [P("domain", "domain"), P("type", "socktype"), P("protocol", "protocol", 0)],
@@ -222,14 +235,14 @@ _command("open", "files", "try to open() a file (a socket file gives ENXIO: conn
          syscall=True)
 _command("chmod", "files", "change a file's permission bits (connect needs write permission)",
          [P("path", "path"), P("mode", "mode")], example="chmod srv.sock 0500", syscall=True)
-_command("ls", "files", "list the session's socket files, like ls -l", example="ls")
+_command("ls", "files", "list the session's socket files, like ls -l", runs="session", example="ls")
 
 _command("state", "inspection", "print the state panel (--json: one line of JSON)",
-         options={"--json": None}, example="state")
-_command("ss", "inspection", "the kernel's view of the session's sockets, like ss -xap", example="ss")
+         options={"--json": None}, runs="session", example="state")
+_command("ss", "inspection", "the kernel's view of the session's sockets, like ss -xap", runs="session", example="ss")
 _command("why", "inspection", "why the last call blocked, failed or surprised: the reasons, with the kernel's evidence",
          [P("name", "name", None), P("keyword", "word", None, label="fd"), P("fd", "fd", None, label="N")],
-         example="why c3", check=check_why, details=(
+         runs="process", example="why c3", check=check_why, details=(
              "Explains the current process's last call (why NAME: NAME's; why NAME fd N: its last call on fd N): "
              "why it blocked, failed, or returned something surprising, and what would change it.",
              "Each claim is followed by its evidence and where that comes from. \"kernel, now\": what sock_diag "
@@ -241,36 +254,38 @@ _command("why", "inspection", "why the last call blocked, failed or surprised: t
          ))
 _command("help", "inspection", "the commands on one screen; help COMMAND: one command; help GROUP or "
          "help all: usages too",
-         [P("topic", "word", None)], example="help bind")
+         [P("topic", "word", None)], runs="session", example="help bind")
 _command("man", "inspection", "a system call's manual in short: signature, return value, errors",
-         [P("topic", "word")], example="man accept")
+         [P("topic", "word")], runs="session", example="man accept")
 
 _command("timeline", "inspection", "the session as a sequence diagram: a lane per process, arrows where the "
          "kernel tied two calls (N: the last N events)", [P("count", "count", None, label="N")],
-         example="timeline 20")
+         runs="session", example="timeline 20")
 
 _command("lesson", "lessons", "list the lessons, or start one", [P("topic", "word", None, label="NAME")],
-         example="lesson phone")
-_command("next", "lessons", "run the lesson's next step", example="next")
-_command("back", "lessons", "go back one step (replays the lesson up to there)", example="back")
-_command("reset", "lessons", "start the lesson again from a fresh session", example="reset")
-_command("goto", "lessons", "replay the lesson up to step N", [P("step", "int")], example="goto 3")
+         runs="lesson", example="lesson phone")
+_command("next", "lessons", "run the lesson's next step", runs="lesson", example="next")
+_command("back", "lessons", "go back one step (replays the lesson up to there)", runs="lesson", example="back")
+_command("reset", "lessons", "start the lesson again from a fresh session", runs="lesson", example="reset")
+_command("goto", "lessons", "replay the lesson up to step N", [P("step", "int")], runs="lesson", example="goto 3")
 _command("check", "lessons", "in an exercise: which parts of the goal hold, and why the others do not",
-         example="check")
-_command("hint", "lessons", "in an exercise: the next hint", example="hint")
-_command("solution", "lessons", "in an exercise: the author's solution (typed again, it runs)", example="solution")
-_command("skip", "lessons", "move on from an exercise or a prediction (recorded as skipped)", example="skip")
+         runs="lesson", example="check")
+_command("hint", "lessons", "in an exercise: the next hint", runs="lesson", example="hint")
+_command("solution", "lessons", "in an exercise: the author's solution (typed again, it runs)", runs="lesson",
+         example="solution")
+_command("skip", "lessons", "move on from an exercise or a prediction (recorded as skipped)", runs="lesson",
+         example="skip")
 
 _command("panel", "session", "how much room the panel takes: compact (default), full or off (F2 cycles)",
-         [P("mode", "word", None, label="compact|full|off")], example="panel full")
-_command("clear", "session", "clear the screen (Ctrl-L)", example="clear")
+         [P("mode", "word", None, label="compact|full|off")], runs="screen", example="panel full")
+_command("clear", "session", "clear the screen (Ctrl-L)", runs="screen", example="clear")
 _command("step", "session", "start a step named TITLE: `export lesson` groups the commands after it",
-         [P("title", "word")], example='step "Dial"')
+         [P("title", "word")], runs="session", example='step "Dial"')
 _command("export", "session", "write the session so far as a lesson, mermaid, html, svg or markdown file "
          "(relative PATH: where sockrepl started)", [P("format", "format"), P("path", "word", None)],
-         options={"--force": None}, example="export lesson my-lesson.md")
+         options={"--force": None}, runs="session", example="export lesson my-lesson.md")
 _command("exit", "session", "leave sockrepl (Ctrl-D): every process and socket file goes", aliases=("quit",),
-         example="exit")
+         runs="leave", example="exit")
 
 
 def parse(line: str) -> Command | None:
@@ -285,17 +300,19 @@ def parse(line: str) -> Command | None:
     spec = REGISTRY.get(name)
     if spec is None:
         raise ParseError(f"unknown command {shown(split.name)}", None, _suggest(split.name))
-    if split.process is not None and spec.group in FRONT_END_GROUPS:
+    if split.process is not None and spec.runs not in IN_A_PROCESS:
         process = visible(split.process)
         raise ParseError(f"{name} is sockrepl's own command: it does not run in a process", spec.usage,
                          f"type {name} alone, without the `{process}` prefix" + (f" (to end {process}: kill {process})"
-                                                                 if name == "exit" else ""))
+                                                                 if spec.runs == "leave" else ""), name)
+    if spec.runs == "leave" and split.c_form and not split.tokens:  # exit(), as a Python user types it
+        return Command(name, {}, None, line.strip())
     try:
         args = _bind_args(spec, split)
         if spec.check:
             spec.check(args)
     except SyntaxProblem as problem:
-        raise ParseError(f"{name}: {problem.message}", _usage_for(spec, split.c_form), problem.hint) from None
+        raise ParseError(f"{name}: {problem.message}", _usage_for(spec, split.c_form), problem.hint, name) from None
     return Command(name, args, split.process, line.strip(), split.c_form, split.assigned)
 
 
@@ -397,4 +414,11 @@ def commands_in_group(group: str) -> list[Spec]:
     return [s for s in REGISTRY.values() if s.group == group]
 
 
-LESSON_COMMANDS = frozenset(spec.name for spec in commands_in_group("lessons"))
+def names_that_run(*kinds: Runs) -> frozenset[str]:
+    """The commands carried out as one of `kinds`: every set of command names is read from here."""
+    return frozenset(name for name, spec in REGISTRY.items() if spec.runs in kinds)
+
+
+LESSON_COMMANDS = names_that_run("lesson")
+SCREEN_COMMANDS = names_that_run("screen")
+FRONT_END_COMMANDS = names_that_run("lesson", "screen", "leave")  # carried out by the interactive front end

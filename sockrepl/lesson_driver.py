@@ -8,16 +8,18 @@ student may type their own commands between steps, and is warned before
 """
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Protocol
 
 from sockrepl.coach import Attempt, check_lines, goal_lines, hint_line, question_lines, verdict_lines
-from sockrepl.commands import LESSON_COMMANDS, ParseError, parse
+from sockrepl.commands import Command
+from sockrepl.drift import changes, fingerprint
 from sockrepl.engine import Engine
 from sockrepl.lesson_format import Prediction, parse_answer
-from sockrepl.lessons import goal_parts, plain_lines
+from sockrepl.lesson_list import listing, what_follows
+from sockrepl.lessons import LessonError, action_mismatch, goal_parts, lesson_files, load, plain_lines, run_action
 from sockrepl.limits import LESSON, SHARED_NAMES, uses_abstract_names
 from sockrepl.predictions import outcome_of, right
 from sockrepl.progress import LessonProgress, Progress
@@ -43,57 +45,6 @@ class LessonHost(Protocol):
     def clear_screen(self) -> None: ...
     async def refresh(self) -> Snapshot: ...
 
-EXERCISE_COMMANDS = {"check", "hint", "solution", "skip"}
-
-
-def fingerprint(snapshot) -> tuple:
-    """The state a lesson relies on, without what varies run to run (pids, inodes)."""
-    if snapshot is None:
-        return ()
-    procs = tuple((p.name, p.blocked.call if p.blocked else None, p.stopped,
-                   tuple(fingerprint_fd(f) for f in p.fds))
-                  for p in snapshot.processes)
-    return procs + tuple((f.path, f.kind, f.bound) for f in snapshot.files)
-
-
-def changes(before, after) -> list[str]:
-    """What the student changed between two snapshots, in their words: `server's fd 3 is closed`."""
-    if before is None or after is None:
-        return []
-    said: list[str] = []
-    now = {p.name: p for p in after.processes}
-    then = {p.name: p for p in before.processes}
-    for name, proc in then.items():
-        shown = visible(name)
-        if name not in now:
-            said.append(f"{shown} is gone")
-            continue
-        later = now[name]
-        if later.blocked and not proc.blocked:
-            said.append(f"{shown} is blocked in {later.blocked.call}")
-        elif proc.blocked and not later.blocked:
-            said.append(f"{shown} is no longer blocked in {proc.blocked.call}")
-        fds = {f.fd: f for f in later.fds}
-        for view in proc.fds:
-            if view.fd not in fds:
-                said.append(f"{shown}'s fd {view.fd} is closed")
-            elif fds[view.fd].state != view.state:
-                said.append(f"{shown}'s fd {view.fd} is {fds[view.fd].state}, it was {view.state}")
-            elif fingerprint_fd(fds[view.fd]) != fingerprint_fd(view):
-                said.append(f"{shown}'s fd {view.fd} has other data or callers waiting")
-        old = {f.fd for f in proc.fds}
-        said += [f"{shown} has a new fd {f.fd}" for f in later.fds if f.fd not in old]
-    said += [f"you started {visible(name)}" for name in now if name not in then]
-    files = {f.path: f for f in after.files}
-    for file in before.files:
-        if file.path not in files or files[file.path].kind != file.kind:
-            said.append(f"the socket file {visible(file.path)} is gone")
-    return said
-
-
-def fingerprint_fd(view) -> tuple:
-    return (view.fd, view.type, view.state, view.pending, view.unread, view.peer_owner, view.shutdown)
-
 
 class LessonDriver:
     def __init__(self, lesson=None, present: bool = False, folders: Sequence[str] = ()):
@@ -110,8 +61,6 @@ class LessonDriver:
 
     def names(self) -> tuple[str, ...]:
         """For completion, which must never fail: no shipped lessons found is no names to offer."""
-        from sockrepl.lessons import LessonError, lesson_files
-
         try:
             return tuple(lesson_files(self.folders))
         except LessonError:
@@ -131,58 +80,49 @@ class LessonDriver:
         """Begin the lesson given on the command line."""
         await self._begin(repl, self.lesson)
 
-    async def handle(self, repl: LessonHost, line: str) -> bool:
-        """True when the line was a lesson command (or Enter between steps) and is done."""
-        words = line.split()
+    async def run(self, repl: LessonHost, command: Command) -> None:
+        """A lesson command (the registry's `runs="lesson"`), by its handler in VERBS."""
+        if command.name != "lesson" and not self.active:
+            repl.say("no lesson running: lesson NAME starts one (lesson lists them)", "class:warn")
+            return
+        await VERBS[command.name](self, repl, command)
+
+    async def enter(self, repl: LessonHost) -> bool:
+        """An empty line: between steps, the next one; in a step that waits for the student, what it waits for.
+        False outside a lesson (the REPL runs it: a fresh panel)."""
+        if (self.attempt or self._prediction()) and not self.present:
+            repl.say("this step waits for you: " + ("check · hint · solution · skip" if self.attempt else
+                                                    "answer r, b, e or k · skip"), "class:hint")
+        elif self.active:
+            await self.next(repl)
+        return self.active
+
+    async def student_line(self, repl: LessonHost, line: str) -> bool:
+        """Any other line: a prediction's answer, or a try at an exercise (True: taken); else the REPL runs it."""
         prediction = self._prediction()
-        if not words:
-            if (self.attempt or prediction) and not self.present:
-                repl.say("this step waits for you: " + ("check · hint · solution · skip" if self.attempt else
-                                                        "answer r, b, e or k · skip"), "class:hint")
-            elif self.active:
-                await self.next(repl)
-            return self.active
-        if prediction and words[0] not in LESSON_COMMANDS:
+        if prediction:
             await self._answer(repl, prediction, line)
             return True
-        if words[0] not in LESSON_COMMANDS:
-            self.warned = False  # the student's own command: the state may change again
-            if self.attempt:
-                await self._try(repl, line)
-                return True
-            return False
-        try:
-            command = parse(line)
-        except ParseError as error:  # `back 2`: every command rejects what it does not take
-            repl.say(f"error: {visible(error.message)}", "class:error")
-            if error.usage:
-                repl.say(f"usage: {error.usage}", "class:usage")
+        self.warned = False  # the student's own command: the state may change again
+        if self.attempt:
+            await self._try(repl, line)
             return True
-        if command is None:
-            return False
-        verb = command.name
-        if verb == "lesson":
-            await self._lesson_command(repl, command.args.get("topic"))
-        elif not self.active:
-            repl.say("no lesson running: lesson NAME starts one (lesson lists them)", "class:warn")
-        elif verb in EXERCISE_COMMANDS:
-            await self._exercise_command(repl, verb)
-        elif verb == "next" and (self.attempt or self._prediction()) and not self.present:
+        return False
+
+    async def _next_verb(self, repl: LessonHost, command: Command) -> None:
+        if (self.attempt or self._prediction()) and not self.present:
             repl.say("this step waits for you: skip moves on without it", "class:hint")
-        elif verb == "next":
+        else:
             await self.next(repl)
-        elif verb == "back":
-            await self.replay(repl, max(self.position - 1, 0))
-        elif verb == "reset":
-            await self.replay(repl, 0)
-        elif verb == "goto":
-            await self._goto(repl, command.args["step"])
-        return True
 
-    async def _lesson_command(self, repl: LessonHost, topic: str | None) -> None:
-        from sockrepl.lesson_list import listing
-        from sockrepl.lessons import LessonError, load
+    async def _back(self, repl: LessonHost, command: Command) -> None:
+        await self.replay(repl, max(self.position - 1, 0))
 
+    async def _reset(self, repl: LessonHost, command: Command) -> None:
+        await self.replay(repl, 0)
+
+    async def _lesson_command(self, repl: LessonHost, command: Command) -> None:
+        topic = command.args.get("topic")
         if topic in (None, "list"):
             try:
                 lines = listing(self.folders, repl.width())
@@ -207,8 +147,8 @@ class LessonDriver:
         self.confirm = None
         await self._begin(repl, lesson)
 
-    async def _goto(self, repl: LessonHost, step: int) -> None:
-        steps = len(self.lesson.steps)
+    async def _goto(self, repl: LessonHost, command: Command) -> None:
+        step, steps = command.args["step"], len(self.lesson.steps)
         if not 1 <= step <= steps:
             repl.say(f"usage: goto N, with N from 1 to {steps}", "class:error")
             return
@@ -317,9 +257,9 @@ class LessonDriver:
         steps = self.lesson.steps if self.lesson else ()
         return steps[self.position].prediction if self.position < len(steps) else None
 
-    async def _exercise_command(self, repl: LessonHost, verb: str) -> None:
+    async def _exercise_command(self, repl: LessonHost, command: Command) -> None:
         """check, hint, solution (twice: it runs), skip."""
-        prediction, attempt = self._prediction(), self.attempt
+        verb, prediction, attempt = command.name, self._prediction(), self.attempt
         if verb == "skip" and (attempt or prediction):
             repl.say(f"skipped step {self.position + 1}: its commands run", "class:hint")
             self._mine().skipped.append(self.position + 1)
@@ -410,26 +350,8 @@ class LessonDriver:
         return events
 
     def _act(self, session, action):
-        from sockrepl.lessons import action_mismatch, run_action
-
         events, lines = run_action(session, action)
         return events, action_mismatch(session, action, events, lines, self.lesson.path)
-
-    def _next_words(self) -> str:
-        """Where the course goes from here: the next lesson in its manifest, or the end of the course."""
-        from sockrepl.lessons import LessonError, courses
-
-        here = Path(self.lesson.path)
-        try:
-            course = next((c for c in courses(self.folders) if c.holds(here)), None)
-        except LessonError:
-            course = None
-        if course is None:
-            return "it is in no course"
-        following = course.after(here)
-        if following is None:
-            return f"that was the last lesson of the course {visible(course.title)}"
-        return f"next, lesson {visible(following.name)} ({following.number}/{len(course.entries)})"
 
     def _show_step(self, repl: LessonHost) -> None:
         """The narration of the step about to run, framed, with its number and title."""
@@ -444,7 +366,8 @@ class LessonDriver:
         if self.position >= len(steps):
             if self.lesson.outro:
                 repl.show_markdown(self.lesson.outro)
-            repl.say(f"end of the lesson {visible(self.lesson.name)}: {self._next_words()}; reset starts it again, "
+            after = what_follows(Path(self.lesson.path), self.folders)
+            repl.say(f"end of the lesson {visible(self.lesson.name)}: {after}; reset starts it again, "
                      "lesson lists them all", "class:hint")
             return
         self._show_step(repl)
@@ -459,3 +382,11 @@ class LessonDriver:
         hint = "PgDn, → or Enter: run this step · PgUp or ←: back" if self.present else \
             "Enter (or next) runs this step · back · reset · goto N"
         repl.say(hint, "class:hint")
+
+
+VERBS: dict[str, Callable[[LessonDriver, LessonHost, Command], Awaitable[None]]] = {
+    "lesson": LessonDriver._lesson_command, "next": LessonDriver._next_verb, "back": LessonDriver._back,
+    "reset": LessonDriver._reset, "goto": LessonDriver._goto, "check": LessonDriver._exercise_command,
+    "hint": LessonDriver._exercise_command, "solution": LessonDriver._exercise_command,
+    "skip": LessonDriver._exercise_command,
+}  # the lesson commands' handlers (tests/test_dispatch.py: one for each, and no other)

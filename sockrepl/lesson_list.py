@@ -4,6 +4,7 @@ Every text from a lesson file is made visible.
 """
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from sockrepl.fit import columns
 from sockrepl.lessons import LessonError, courses, load
@@ -43,3 +44,17 @@ def listing(folders: Sequence[str] = (), width: int | None = None) -> list[tuple
         for problem in course.problems:
             lines += rows("   !", visible(problem), "class:warn", width, 5)
     return lines
+
+
+def what_follows(lesson: Path, folders: Sequence[str] = ()) -> str:
+    """Where the course goes after `lesson`: the next lesson in its manifest, or the end of the course."""
+    try:
+        course = next((c for c in courses(folders) if c.holds(lesson)), None)
+    except LessonError:
+        course = None
+    if course is None:
+        return "it is in no course"
+    following = course.after(lesson)
+    if following is None:
+        return f"that was the last lesson of the course {visible(course.title)}"
+    return f"next, lesson {visible(following.name)} ({following.number}/{len(course.entries)})"

@@ -9,8 +9,6 @@ without waiting for a key, and the panel is redrawn from the new snapshot.
 import asyncio
 import concurrent.futures
 import contextlib
-import io
-import re
 import signal
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
@@ -18,95 +16,40 @@ from typing import Any
 from prompt_toolkit import PromptSession
 from prompt_toolkit.application import run_in_terminal
 from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
-from prompt_toolkit.completion import Completer, Completion
-from prompt_toolkit.data_structures import Size
 from prompt_toolkit.filters import Condition
 from prompt_toolkit.formatted_text import ANSI, FormattedText, StyleAndTextTuples, to_formatted_text
 from prompt_toolkit.key_binding import KeyBindings
 from prompt_toolkit.keys import Keys
-from prompt_toolkit.lexers import Lexer
-from prompt_toolkit.output import ColorDepth
-from prompt_toolkit.output.vt100 import Vt100_Output
 from prompt_toolkit.renderer import print_formatted_text
 from prompt_toolkit.shortcuts import CompleteStyle
-from prompt_toolkit.styles import Style, default_pygments_style, default_ui_style, merge_styles
 
-from sockrepl.commands import LEAVE, ParseError, parse
-from sockrepl.complete import Context, highlight, suggest
+from sockrepl.commands import FRONT_END_COMMANDS, REGISTRY, Command, ParseError, parse
+from sockrepl.complete import Context, highlight
 from sockrepl.engine import Engine, LineRun
 from sockrepl.export import carried_out
-from sockrepl.fit import cells, fit, hanging
+from sockrepl.fit import hanging
 from sockrepl.history import AtomicFileHistory, history_path
 from sockrepl.lesson_driver import LessonDriver
 from sockrepl.lifecycle import crash_report
 from sockrepl.pager import page
-from sockrepl.panel import PanelMode, panel_lines
+from sockrepl.panel import PanelMode
+from sockrepl.prompt_parts import (
+    PANEL_MODES,
+    PRINT_STYLE,
+    STYLE,
+    LineLexer,
+    SessionCompleter,
+    ansi_text,
+    completion_context,
+    footer_keys,
+    join_lines,
+    toolbar,
+)
 from sockrepl.render import event_lines
+from sockrepl.session import refusal
 from sockrepl.state import Snapshot
 from sockrepl.textsafe import visible
-from sockrepl.theme import STYLES, process_style
-
-STYLE = Style.from_dict({
-    **STYLES,
-    "bottom-toolbar": "noreverse",
-    "bottom-toolbar.text": "",
-    "rule": "#5f5f5f",
-    "keys": "reverse",
-    "prefix": "bold",
-    "string": "#87d75f",
-    "number": "#ffd75f",
-    "constant": "#5fd7ff",
-})
-# What prompt_toolkit's print_formatted_text merges on every call (1.5-10 ms a line, most of
-# the wait after Enter), merged once: the merged style caches what it computes.
-PRINT_STYLE = merge_styles([default_ui_style(), default_pygments_style(), STYLE])
-
-
-PANEL_MODES: tuple[PanelMode, ...] = ("compact", "full", "off")
-
-
-def key_line(keys: list[tuple[str, str, int]], width: int) -> list[tuple[str, str]]:
-    """The footer: whole keys only, the least needed dropped first when the width runs out."""
-    shown = list(keys)
-    while len(shown) > 1 and sum(cells(k) + cells(t) for k, t, _ in shown) > width:
-        shown.remove(max(shown, key=lambda item: item[2]))
-    line = []
-    for key, text, _ in shown:
-        if key:
-            line.append(("class:keys", key))
-        line.append(("class:dim" if not key else "", text))
-    return line
-
-
-def ansi_text(fragments: StyleAndTextTuples, depth: ColorDepth) -> str:
-    """`fragments` as a terminal would receive them (for a pager): SGR colours, no cursor moves."""
-    buffer = io.StringIO()
-    output = Vt100_Output(buffer, lambda: Size(rows=24, columns=80), term="xterm-256color")
-    print_formatted_text(output, [*fragments, ("", "\n")], PRINT_STYLE, color_depth=depth)
-    return re.sub(r"\x1b\[\?7[hl]", "", buffer.getvalue()).replace("\r\n", "\n")  # less -R shows only SGR
-
-
-def join_lines(lines) -> FormattedText:
-    fragments = []
-    for index, line in enumerate(lines):
-        if index:
-            fragments.append(("", "\n"))
-        fragments.extend(line)
-    return FormattedText(fragments)
-
-
-class SessionCompleter(Completer):
-    def __init__(self, repl: "Repl"):
-        self.repl = repl
-
-    def get_completions(self, document, complete_event):
-        for item in suggest(document.text_before_cursor, self.repl.context()):
-            yield Completion(item.text, item.start, display_meta=item.meta)
-
-
-class LineLexer(Lexer):
-    def lex_document(self, document):
-        return lambda number: highlight(document.lines[number])
+from sockrepl.theme import process_style
 
 
 class Repl:
@@ -129,7 +72,7 @@ class Repl:
         self.prompt: PromptSession[str] = PromptSession(
             message=self._message,
             bottom_toolbar=self._toolbar,
-            completer=SessionCompleter(self),
+            completer=SessionCompleter(self.context),
             lexer=LineLexer(),
             history=AtomicFileHistory(history_file or history_path()),
             auto_suggest=AutoSuggestFromHistory(),
@@ -154,39 +97,15 @@ class Repl:
 
     def _toolbar(self):
         size = self.prompt.app.output.get_size()
-        width, rows = size.columns, size.rows
-        lines = []
-        if self.panel_mode != "off":
-            lines.append([("class:rule", "─" * 2 + " state, from the kernel " + "─" * max(0, width - 26))])
-            if self.snapshot is not None:
-                height = max(4, rows - 11) if self.panel_mode == "full" else max(3, rows // 2 - 3)
-                lines += panel_lines(self.snapshot, width, height, self.panel_mode)
-        lines.append(key_line(self._keys_shown(), width))
-        return join_lines([fit(line, width) for line in lines])
+        keys = footer_keys(self.lesson.present, self.lesson.active, self.lesson.status(),
+                           self.snapshot.scratch if self.snapshot else "")
+        return toolbar(self.snapshot, self.panel_mode, keys, size.columns, size.rows)
 
     def _toolbar_height(self) -> int:
         return 1 + sum(text.count("\n") for _, text, *_ in self._toolbar())
 
-    def _keys_shown(self) -> list[tuple[str, str, int]]:
-        """(key, what it does, priority: lower stays longer) for the footer."""
-        if self.lesson.present:
-            return [(" PgDn ", " next  ", 0), (" PgUp ", " back  ", 1), (" Ctrl-C ", " interrupt  ", 3),
-                    (" Ctrl-D ", " quit  ", 2), ("", self.lesson.status() + "  ", 0)]
-        keys = [(" F1 ", " help  ", 1), (" F2 ", " panel  ", 4), (" Ctrl-C ", " interrupt  ", 2),
-                (" Ctrl-D ", " quit  ", 1)]
-        if self.lesson.active:
-            keys += [(" Enter ", f" next step ({self.lesson.status()})  ", 0)]
-        return [*keys, ("", f"scratch: {visible(self.snapshot.scratch if self.snapshot else '')}", 5)]
-
     def context(self) -> Context:
-        snap = self.snapshot
-        if snap is None:
-            return Context()
-        fds = {p.name: tuple((f.fd, f"{f.type} {f.state} {f.local or ''}".strip()) for f in p.fds)
-               for p in snap.processes}
-        lessons = self.lesson.names()
-        return Context(tuple(p.name for p in snap.processes), snap.current, fds,
-                       tuple(f.path for f in snap.files), lessons)
+        return completion_context(self.snapshot, self.lesson.names)
 
     def width(self) -> int:
         """The terminal's columns now: lists and messages are wrapped to it."""
@@ -331,17 +250,8 @@ class Repl:
 
         return keys
 
-    def _screen_command(self, line: str) -> bool:
-        """`panel` and `clear` act on this screen, not on the session: True when `line` was one."""
-        try:
-            command = parse(line)
-        except ParseError:
-            return False
-        if command is None or command.name not in ("panel", "clear"):
-            return False
-        if command.name == "clear":
-            self.clear_screen()
-            return True
+    def _panel(self, command: Command) -> None:
+        """`panel`: how much room the panel takes on this screen."""
         mode = command.args.get("mode")
         if mode is None:
             self.say(f"panel: {self.panel_mode} (panel compact|full|off, or F2 to cycle)")
@@ -350,7 +260,9 @@ class Repl:
         else:
             self.say(f"error: panel: {visible(mode)!r} is not a panel mode", "class:error")
             self.say("usage: panel compact|full|off", "class:usage")
-        return True
+
+    def _clear(self, command: Command) -> None:
+        self.clear_screen()
 
     def _current_blocked(self) -> str | None:
         current = self.current()
@@ -366,13 +278,24 @@ class Repl:
         self.print_events(await asyncio.wrap_future(run.events), pageable=True)
         self._show_snapshot(await asyncio.wrap_future(run.snapshot))
 
-    async def contained(self, line: str) -> None:
-        """One line, lesson command or not; a bug of ours in it is reported in one line and the session goes on."""
+    async def dispatch(self, line: str) -> bool:
+        """Parse the line, then carry it out as the registry says its command runs; False to leave."""
         try:
-            if not self._screen_command(line) and not await self.lesson.handle(self, line):
-                await self.execute(line)
-        except Exception as error:
-            self.print_events([crash_report(error, line)])
+            command = parse(line)
+        except ParseError as error:  # a student's line in a lesson step may be no command: an answer, a try
+            if error.command in FRONT_END_COMMANDS or not await self.lesson.student_line(self, line):
+                self.print_events([refusal(error)], pageable=True)
+            return True
+        runs = REGISTRY[command.name].runs if command else None
+        if runs == "leave":
+            return False
+        if command and runs == "screen":
+            SCREEN[command.name](self, command)
+        elif command and runs == "lesson":
+            await self.lesson.run(self, command)
+        elif not await (self.lesson.student_line(self, line) if line.strip() else self.lesson.enter(self)):
+            await self.execute(line)  # the session's: a call, or one of its own commands (Enter: a fresh panel)
+        return True
 
     def _from_engine(self, events, snapshot: concurrent.futures.Future) -> None:
         """Called on the engine thread: hand over to the event loop's thread, events first."""
@@ -422,12 +345,14 @@ class Repl:
             self.prompt.app.exit(exception=EOFError())
 
     async def _handle(self, line: str) -> bool:
-        """Run one line, typed or pasted; False when it asks to leave."""
-        if line.strip() in LEAVE:
-            return False
+        """Run one line, typed or pasted; False when it asks to leave. A bug of ours in it is
+        reported in one line and the session goes on."""
         self._line_starts()
-        await self.contained(line)
-        return True
+        try:
+            return await self.dispatch(line)
+        except Exception as error:
+            self.print_events([crash_report(error, line)])
+            return True
 
     def _show_typed(self, line: str) -> None:
         """A pasted line after the first, shown at a prompt as if typed, then kept in the history."""
@@ -472,6 +397,10 @@ class Repl:
             with contextlib.suppress(OSError):  # the terminal is gone (SIGHUP): the cleanup is what matters
                 self.print_events(events)
         return 0 if self.stopped_by is None else 128 + self.stopped_by
+
+
+SCREEN: dict[str, Callable[[Repl, Command], None]] = {"panel": Repl._panel, "clear": Repl._clear}
+"""The screen commands' handlers (tests/test_dispatch.py: one for each, and no other)."""
 
 
 def main(engine: Engine, started: LineRun, lesson: LessonDriver | None = None) -> int:

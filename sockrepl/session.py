@@ -12,12 +12,22 @@ and watches `watch_fds()` for results that arrive on their own.
 
 import os
 import signal
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 from sockrepl import callsite, procfs
 from sockrepl.calllog import CallLog, Record, created_fds
-from sockrepl.commands import LESSON_COMMANDS, Command, ParseError, parse
+from sockrepl.commands import (
+    FRONT_END_COMMANDS,
+    IN_A_PROCESS,
+    LESSON_COMMANDS,
+    REGISTRY,
+    SCREEN_COMMANDS,
+    Command,
+    ParseError,
+    parse,
+)
 from sockrepl.events import (
     CallEvent,
     Event,
@@ -35,12 +45,9 @@ from sockrepl.state import ExportJob, Snapshot, TimelineView, Typed, file_listin
 from sockrepl.why import explain_call, target
 
 CLEANUP_SHIELD = set(ENDING_SIGNALS)
-SCREEN_COMMANDS = {"panel", "clear"}  # the interactive front end's; a script has no screen
-SESSION_COMMANDS = {"spawn", "use", "ps", "kill", "state", "ss", "ls", "help", "man", "exit", "step",
-                    "timeline", "export", *LESSON_COMMANDS, *SCREEN_COMMANDS}
 DEFAULT_EXPORT = {"lesson": "sockrepl-lesson.md", "mermaid": "sockrepl-session.mmd", "html": "sockrepl-session.html",
                   "svg": "sockrepl-session.svg", "markdown": "sockrepl-session.md"}
-UNTYPED = {"export", "exit", *LESSON_COMMANDS, *SCREEN_COMMANDS}  # not part of what an export replays
+UNTYPED = FRONT_END_COMMANDS | {"export"}  # not part of what an export replays
 
 
 class Session(Processes):
@@ -67,23 +74,22 @@ class Session(Processes):
         try:
             command = parse(line)
         except ParseError as error:
-            return [UsageError(error.message, error.usage, error.hint)]
+            return [refusal(error)]
         if command is None:
             return []
         return self.execute(command)
 
     def execute(self, command: Command) -> list[Event]:
-        handler = getattr(self, f"_do_{command.name}", None)
+        """Carry out a command as the registry says it runs: a call in its worker, else its handler."""
+        runs = REGISTRY[command.name].runs
         events: list[Event]
         process = self._runs_in(command)
-        if command.name in LESSON_COMMANDS:
-            events = [Notice("lesson commands work in the interactive mode: sockrepl lesson NAME", "warn")]
-        elif command.name in SCREEN_COMMANDS:
-            events = [Notice(f"{command.name}: there is no screen here (it works in the interactive mode)", "warn")]
-        elif handler:
-            events = handler(command)
-        else:
+        if runs == "call":
             events = self._syscall(command)
+        elif runs in ("session", "process"):
+            events = HANDLERS[command.name](self, command)
+        else:
+            events = _front_end_only(command)
         self._record(events, by_user=command.name == "kill")
         events += self.poll()
         if command.name not in UNTYPED:
@@ -95,7 +101,7 @@ class Session(Processes):
 
     def _runs_in(self, command: Command) -> str | None:
         """The process a command acts in when it is a call (or waits for one); None for session commands."""
-        if command.name in SESSION_COMMANDS:
+        if REGISTRY[command.name].runs not in IN_A_PROCESS:
             return None
         return command.args.get("name") or command.process or self.current
 
@@ -226,5 +232,24 @@ class Session(Processes):
     def _do_man(self, command: Command) -> list[Event]:
         return [View("man", command.args["topic"])]
 
-    def _do_exit(self, command: Command) -> list[Event]:
-        return []
+
+HANDLERS: dict[str, Callable[[Session, Command], list[Event]]] = {
+    "spawn": Session._do_spawn, "use": Session._do_use, "ps": Session._do_ps, "kill": Session._do_kill,
+    "interrupt": Session._do_interrupt, "wait": Session._do_wait, "state": Session._do_state,
+    "ss": Session._do_ss, "ls": Session._do_ls, "timeline": Session._do_timeline, "export": Session._do_export,
+    "step": Session._do_step, "why": Session._do_why, "help": Session._do_help, "man": Session._do_man,
+}  # the session's and process commands' handlers (tests/test_dispatch.py: one for each, and no other)
+
+
+def refusal(error: ParseError) -> UsageError:
+    """A malformed line, as the event that shows it."""
+    return UsageError(error.message, error.usage, error.hint)
+
+
+def _front_end_only(command: Command) -> list[Event]:
+    """A lesson or screen command that reached a session with no interactive front end (a script)."""
+    if command.name in LESSON_COMMANDS:
+        return [Notice("lesson commands work in the interactive mode: sockrepl lesson NAME", "warn")]
+    if command.name in SCREEN_COMMANDS:
+        return [Notice(f"{command.name}: there is no screen here (it works in the interactive mode)", "warn")]
+    return []  # exit: the front end that read it leaves

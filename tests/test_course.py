@@ -7,6 +7,7 @@ import tomllib
 
 from sockrepl.course import read_course
 from sockrepl.lesson_driver import LessonDriver
+from sockrepl.lesson_list import what_follows
 from sockrepl.lessons import courses, lesson_files, lesson_folder, load
 
 LESSON = ("# {title}\n\n{title} says hello.\n\n## One\n\n```sockrepl\n> spawn {name}-p\n"
@@ -46,9 +47,9 @@ def test_next_follows_the_manifest_never_loops_and_the_last_lesson_ends_the_cour
         seen.append(entry.name)
         entry = course.after(entry.path)
     assert seen == [e.name for e in course.entries]
-    last, before = (LessonDriver(load(e.name)) for e in (course.entries[-1], course.entries[-2]))
-    assert last._next_words() == "that was the last lesson of the course UNIX domain sockets"
-    assert before._next_words() == f"next, lesson {last.lesson.name} ({len(seen)}/{len(seen)})"
+    last, before = course.entries[-1], course.entries[-2]
+    assert what_follows(last.path) == "that was the last lesson of the course UNIX domain sockets"
+    assert what_follows(before.path) == f"next, lesson {last.name} ({len(seen)}/{len(seen)})"
     for entry in course.entries:  # links are the manifest's business: no lesson says "Next:" itself
         assert "Next:" not in load(entry.name).outro, entry.name
 
@@ -64,8 +65,7 @@ def test_an_instructors_folders_list_and_run_with_the_built_in_lessons(tmp_path)
     run = sockrepl("lesson", "--check", "--dir", str(ordered), "zeta", "alpha", "phone")
     assert run.returncode == 0 and [line.split()[:2] for line in run.stdout.splitlines()] == [
         ["PASS", "zeta"], ["PASS", "alpha"], ["PASS", "phone"]]
-    driver = LessonDriver(load("zeta", [str(ordered)]), folders=[str(ordered)])
-    assert driver._next_words() == "next, lesson alpha (2/2)"
+    assert what_follows(ordered / "zeta.md", [str(ordered)]) == "next, lesson alpha (2/2)"
     assert "pear" in LessonDriver(folders=[str(plain)]).names()
 
 

@@ -101,12 +101,12 @@ def test_lines_that_are_not_calls_keep_the_repl_alive(tmp_path, line):
 
 def _a_bug_in_ps(monkeypatch):
     """A bug of ours inside one command (injected: every known one is fixed)."""
-    from sockrepl.session import Session
+    from sockrepl.session import HANDLERS
 
     def broken(self, command):
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setattr(Session, "_do_ps", broken)
+    monkeypatch.setitem(HANDLERS, "ps", broken)
 
 
 BUG_REPORT = ("sockrepl failed on ps: ZeroDivisionError: division by zero — a bug, please report it; "
