@@ -13,10 +13,11 @@ import sys
 from typing import BinaryIO, TextIO
 
 from sockrepl.arguments import EXPORT_FORMATS
-from sockrepl.commands import REGISTRY, Command, ParseError, parse
+from sockrepl.commands import REGISTRY, Command
 from sockrepl.events import UsageError
 from sockrepl.export import carried_out
 from sockrepl.lifecycle import EXIT_READER_GONE, OutputLost, Stop, StopOnSignal, crash_report
+from sockrepl.parser import ParseError, parse
 from sockrepl.render import event_lines, plain
 from sockrepl.session import Session, refusal
 from sockrepl.textsafe import visible

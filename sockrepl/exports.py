@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass
 
 from sockrepl.calllog import Record
-from sockrepl.commands import parse
 from sockrepl.events import CallEvent, Event, ExitEvent, UsageError, View
+from sockrepl.parser import parse
 from sockrepl.render import event_lines, plain
 from sockrepl.state import Snapshot, Typed
 from sockrepl.textsafe import visible

@@ -9,9 +9,10 @@ import os
 import re
 from dataclasses import dataclass
 
-from sockrepl.commands import Command, ParseError, parse
+from sockrepl.commands import FRONT_END_COMMANDS, Command
+from sockrepl.parser import ParseError, parse
 
-FORBIDDEN = {"lesson", "next", "back", "reset", "goto", "exit", "export"}  # export: writes outside the scratch dir
+FORBIDDEN = FRONT_END_COMMANDS | {"export"}  # the REPL's own (its lesson verbs, screen, exit); export writes outside
 COMMAND = re.compile(r"^([A-Za-z_][\w.-]*)?>\s?(.*)$")
 CHECK_KEYS = {
     "fd": ("type", "role", "state", "local", "peer", "peer_owner", "pending", "backlog", "unread", "shutdown",

@@ -23,7 +23,7 @@ from prompt_toolkit.keys import Keys
 from prompt_toolkit.renderer import print_formatted_text
 from prompt_toolkit.shortcuts import CompleteStyle
 
-from sockrepl.commands import FRONT_END_COMMANDS, REGISTRY, Command, ParseError, parse
+from sockrepl.commands import FRONT_END_COMMANDS, REGISTRY, Command
 from sockrepl.complete import Context, highlight
 from sockrepl.engine import Engine, LineRun
 from sockrepl.export import carried_out
@@ -33,6 +33,7 @@ from sockrepl.lesson_driver import LessonDriver
 from sockrepl.lifecycle import crash_report
 from sockrepl.pager import page
 from sockrepl.panel import PanelMode
+from sockrepl.parser import ParseError, parse
 from sockrepl.prompt_parts import (
     PANEL_MODES,
     PRINT_STYLE,

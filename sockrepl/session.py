@@ -25,8 +25,6 @@ from sockrepl.commands import (
     REGISTRY,
     SCREEN_COMMANDS,
     Command,
-    ParseError,
-    parse,
 )
 from sockrepl.events import (
     CallEvent,
@@ -39,6 +37,7 @@ from sockrepl.events import (
 from sockrepl.holders import Holders
 from sockrepl.lifecycle import ENDING_SIGNALS
 from sockrepl.limits import Limits
+from sockrepl.parser import ParseError, parse
 from sockrepl.process import with_replies
 from sockrepl.processes import Processes
 from sockrepl.state import ExportJob, Snapshot, TimelineView, Typed, file_listing, take_snapshot

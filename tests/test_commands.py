@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sockrepl.commands import REGISTRY, Command, ParseError, parse
+from sockrepl.commands import REGISTRY, Command
+from sockrepl.parser import ParseError, parse
 from sockrepl.syntax import _join_pipes, _lex, split_shell
 
 STREAM, DGRAM, NONBLOCK = 1, 2, 0o4000

@@ -14,11 +14,12 @@ from prompt_toolkit.output import DummyOutput
 
 from sockrepl import worker
 from sockrepl.batch import run_script
-from sockrepl.commands import REGISTRY, ParseError, names_that_run, parse
+from sockrepl.commands import REGISTRY, names_that_run
 from sockrepl.engine import Engine
 from sockrepl.events import CallEvent, UsageError
 from sockrepl.lesson_driver import VERBS, LessonDriver
 from sockrepl.lesson_format import parse_lesson
+from sockrepl.parser import ParseError, parse
 from sockrepl.render import call_lines, plain
 from sockrepl.repl import SCREEN, Repl
 from sockrepl.session import HANDLERS

@@ -26,7 +26,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from sockrepl import constants as C
-from sockrepl.commands import REGISTRY, ParseError, parse
+from sockrepl.commands import REGISTRY
+from sockrepl.parser import ParseError, parse
 
 TMP = "@TMPDIR@"  # replaced by the example's own temporary directory
 FUZZ = settings(

@@ -50,7 +50,8 @@ def test_no_import_cycles():
 
 
 def test_only_the_front_ends_know_prompt_toolkit_and_rich():
-    assert {m for m, found in IMPORTS.items() if "prompt_toolkit" in found["other"]} == {"repl", "prompt_parts", "history"}
+    knowing = {m for m, found in IMPORTS.items() if "prompt_toolkit" in found["other"]}
+    assert knowing == {"repl", "prompt_parts", "history"}
     assert {m for m, found in IMPORTS.items() if "rich" in found["other"]} == {"richtext"}
 
 

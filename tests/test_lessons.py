@@ -56,6 +56,9 @@ MALFORMED = [
     ("# T\n```sockrepl\na> bind 3 ../../x.sock\n```\n", 3, "a lesson may only use relative paths (they live in "
                                                             "the scratch directory) and abstract @names"),
     ("# T\n```sockrepl\n> lesson phone\n```\n", 3, "a lesson cannot run 'lesson'"),
+    # the REPL's own commands: in a lesson's step they said "lesson commands work in the interactive mode"
+    ("# T\n```sockrepl\n> hint\n```\n", 3, "a lesson cannot run 'hint'"),
+    ("# T\n```sockrepl\n> panel off\n```\n", 3, "a lesson cannot run 'panel'"),
     ("# T\n```sockrepl\n> ps\n? a fd 3: colour=red\n```\n", 4, "unknown check 'colour=red'; a fd check knows type, "
      "role, state, local, peer, peer_owner, pending, backlog, unread, shutdown, accepted, exists"),
     ("# T\n```sockrepl\n> ps\n? whatever\n```\n", 4, "a state check reads: ? NAME: key=value ..., ? NAME fd N: "

@@ -6,12 +6,12 @@ import os
 import pytest
 
 from sockrepl import analogy
-from sockrepl.commands import parse
 from sockrepl.events import CallEvent, ExitEvent, Outcome, SignalEvent
 from sockrepl.fit import cells
 from sockrepl.kernel import SocketTable, UnixSocket
 from sockrepl.listings import ss_lines
 from sockrepl.panel import panel_lines
+from sockrepl.parser import parse
 from sockrepl.procfs import FdTarget, TaskState
 from sockrepl.protocol import Address, Option, Pair, Passed, Previous, Received, Status
 from sockrepl.quoting import c_string

@@ -8,7 +8,7 @@ import threading
 from conftest import wait_until
 
 from sockrepl import procfs
-from sockrepl.commands import parse
+from sockrepl.parser import parse
 from sockrepl.protocol import Request
 from sockrepl.render import event_lines, plain
 from sockrepl.session import Session
