@@ -346,8 +346,7 @@ class Repl:
             self.prompt.app.exit(exception=EOFError())
 
     async def _handle(self, line: str) -> bool:
-        """Run one line, typed or pasted; False when it asks to leave. A bug of ours in it is
-        reported in one line and the session goes on."""
+        """Run a typed or pasted line (False: it leaves); a bug of ours in it is one line, and the REPL goes on."""
         self._line_starts()
         try:
             return await self.dispatch(line)
