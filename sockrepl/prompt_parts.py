@@ -21,7 +21,7 @@ from sockrepl.fit import cells, fit
 from sockrepl.panel import PanelMode, panel_lines
 from sockrepl.state import Snapshot
 from sockrepl.textsafe import visible
-from sockrepl.theme import STYLES
+from sockrepl.theme import STYLES, process_style
 
 STYLE = Style.from_dict({
     **STYLES,
@@ -119,3 +119,17 @@ def completion_context(snapshot: Snapshot | None, lessons: Callable[[], tuple[st
            for p in snapshot.processes}
     return Context(tuple(p.name for p in snapshot.processes), snapshot.current, fds,
                    tuple(f.path for f in snapshot.files), lessons())
+
+
+def typed_line(process: str, text: str) -> list[tuple[str, str]]:
+    """A line as the prompt showed it when typed: `server> bind 3 srv.sock`, coloured."""
+    return [(process_style(process), process), ("", "> "), *highlight(text)]
+
+
+def split_paste(data: str) -> tuple[str, list[str], str | None]:
+    """A paste as (the line to finish at the prompt, the whole lines after it, what follows the last
+    newline); no newline: (the text, [], None), it stays at the prompt to edit."""
+    lines = data.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if len(lines) == 1:
+        return data, [], None
+    return lines[0], lines[1:-1], lines[-1]

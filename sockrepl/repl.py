@@ -10,50 +10,44 @@ import asyncio
 import concurrent.futures
 import contextlib
 import signal
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from prompt_toolkit import PromptSession
-from prompt_toolkit.application import run_in_terminal
 from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
 from prompt_toolkit.filters import Condition
-from prompt_toolkit.formatted_text import ANSI, FormattedText, StyleAndTextTuples, to_formatted_text
+from prompt_toolkit.formatted_text import ANSI, FormattedText, to_formatted_text
 from prompt_toolkit.key_binding import KeyBindings
 from prompt_toolkit.keys import Keys
-from prompt_toolkit.renderer import print_formatted_text
 from prompt_toolkit.shortcuts import CompleteStyle
 
 from sockrepl.commands import FRONT_END_COMMANDS, REGISTRY, Command
-from sockrepl.complete import Context, highlight
+from sockrepl.complete import Context
 from sockrepl.engine import Engine, LineRun
-from sockrepl.export import carried_out
-from sockrepl.fit import hanging
 from sockrepl.history import AtomicFileHistory, history_path
 from sockrepl.lesson_driver import LessonDriver
 from sockrepl.lifecycle import crash_report
-from sockrepl.pager import page
 from sockrepl.panel import PanelMode
 from sockrepl.parser import ParseError, parse
 from sockrepl.prompt_parts import (
     PANEL_MODES,
-    PRINT_STYLE,
     STYLE,
     LineLexer,
     SessionCompleter,
-    ansi_text,
     completion_context,
     footer_keys,
-    join_lines,
+    split_paste,
     toolbar,
+    typed_line,
 )
-from sockrepl.render import event_lines
 from sockrepl.session import refusal
 from sockrepl.state import Snapshot
 from sockrepl.textsafe import visible
 from sockrepl.theme import process_style
+from sockrepl.transcript import Transcript
 
 
-class Repl:
+class Repl(Transcript):
     def __init__(self, engine: Engine, started: LineRun, input=None, output=None, history_file: str | None = None,
                  lesson: LessonDriver | None = None):
         """`started`: the future of the first line (spawning p1), already under way."""
@@ -66,7 +60,7 @@ class Repl:
         self.stopping = False
         self.stopped_by: int | None = None  # the signal that ended the REPL: its exit status is 128 + it
         self.interrupted = False  # Ctrl-C while a line or a lesson step runs (not at the prompt)
-        self.tasks: set[asyncio.Task[None]] = set()  # started from a key: kept until done, so none is lost
+        self.tasks: set[asyncio.Future[Any]] = set()  # started from a key: kept until done, so none is lost
         self.panel_mode: PanelMode = "compact"
         self.pasted: list[str] = []  # whole lines of a paste, still to run
         self.paste_rest = ""  # what followed the paste's last newline: the next prompt's text
@@ -108,73 +102,10 @@ class Repl:
     def context(self) -> Context:
         return completion_context(self.snapshot, self.lesson.names)
 
-    def width(self) -> int:
-        """The terminal's columns now: lists and messages are wrapped to it."""
-        return self.prompt.app.output.get_size().columns
-
-    def print_events(self, events, pageable: bool = False) -> None:
-        """`pageable`: the answer to a line the user typed, paged when taller than the screen."""
-        width = self.width()
-        lines = [wrapped for event in carried_out(events) for line in event_lines(event, width)
-                 for wrapped in hanging(line, width)]
-        if pageable:
-            self.show_lines(lines)
-        else:
-            self.print_lines(lines)
-
-    def print_lines(self, lines) -> None:
-        if lines:
-            self._print(join_lines(lines))
-
-    def show_lines(self, lines: list) -> None:
-        """Long output (help, man, a big state) through the pager, as git and pgcli do; short output printed."""
-        output = self.prompt.app.output
-        rows = output.get_size().rows
-        if len(lines) <= rows - 2 - self._toolbar_height():  # with the line typed, the prompt and the panel
-            self.print_lines(lines)
-            return
-        text = ansi_text(join_lines(lines), output.get_default_color_depth())
-
-        def show() -> None:
-            page(text, rows)
-
-        if self.prompt.app.is_running:
-            self._keep(run_in_terminal(show))
-        else:
-            show()
-
-    def clear_screen(self) -> None:
-        """Between prompts: a blank screen, the cursor at the top (the panel is drawn with the next prompt)."""
-        output = self.prompt.app.output
-        output.erase_screen()
-        output.cursor_goto(0, 0)
-        output.flush()
-
-    def say(self, text: str, style: str = "class:info") -> None:
-        """A message: a hint or a list item too wide for the screen wraps at words, with a hanging indent."""
-        if "\n" in text:
-            self._print(FormattedText([(style, text)]))
-        else:
-            self.print_lines(hanging([(style, text)], self.width()))
-
-    def _print(self, fragments: StyleAndTextTuples) -> None:
-        """Above the prompt if it is up (it is erased, then redrawn below), else at the cursor."""
-        output = self.prompt.app.output
-
-        def write() -> None:
-            print_formatted_text(output, [*fragments, ("", "\n")], PRINT_STYLE,
-                                 color_depth=output.get_default_color_depth())
-
-        if self.prompt.app.is_running:
-            self._keep(run_in_terminal(write))
-        else:
-            write()
-
     def echo(self, source: str) -> None:
         """A lesson's command, shown as if it had been typed at the prompt."""
         name, _sep, rest = visible(source).partition(">")
-        name = name.strip() or self.current() or "sockrepl"
-        self.print_lines([[(process_style(name), name), ("", "> "), *highlight(rest.strip())]])
+        self.print_lines([typed_line(name.strip() or self.current() or "sockrepl", rest.strip())])
 
     def show_markdown(self, text: str, title: str | None = None) -> None:
         from sockrepl.richtext import markdown_ansi
@@ -193,11 +124,6 @@ class Repl:
     def _background(self, work: Coroutine[Any, Any, None]) -> None:
         """Run `work` beside the prompt (a key binding cannot await), holding the task until it ends."""
         self._keep(asyncio.ensure_future(work))
-
-    def _keep(self, task: Awaitable[Any]) -> None:
-        future = asyncio.ensure_future(task)
-        self.tasks.add(future)
-        future.add_done_callback(self.tasks.discard)
 
     def _keys(self) -> KeyBindings:
         keys = KeyBindings()
@@ -238,16 +164,11 @@ class Repl:
         @keys.add(Keys.BracketedPaste)
         def _(event):
             """Pasted lines run one by one, as a shell does; an unfinished last line stays to edit."""
-            data = event.data.replace("\r\n", "\n").replace("\r", "\n")
-            buffer = event.current_buffer
-            if "\n" not in data:
-                buffer.insert_text(data)
-                return
-            first, *rest = data.split("\n")
-            self.paste_rest = rest.pop()
-            self.pasted = rest
-            buffer.insert_text(first)
-            buffer.validate_and_handle()
+            first, lines, rest = split_paste(event.data)
+            event.current_buffer.insert_text(first)
+            if rest is not None:  # a newline in it: the first line runs now, the others after it
+                self.pasted, self.paste_rest = lines, rest
+                event.current_buffer.validate_and_handle()
 
         return keys
 
@@ -356,8 +277,7 @@ class Repl:
 
     def _show_typed(self, line: str) -> None:
         """A pasted line after the first, shown at a prompt as if typed, then kept in the history."""
-        name = self.current() or "sockrepl"
-        self.print_lines([[(process_style(name), visible(name)), ("", "> "), *highlight(visible(line))]])
+        self.print_lines([typed_line(visible(self.current() or "sockrepl"), visible(line))])
         if line.strip():
             self.prompt.history.append_string(line)
 

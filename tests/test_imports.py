@@ -51,7 +51,7 @@ def test_no_import_cycles():
 
 def test_only_the_front_ends_know_prompt_toolkit_and_rich():
     knowing = {m for m, found in IMPORTS.items() if "prompt_toolkit" in found["other"]}
-    assert knowing == {"repl", "prompt_parts", "history"}
+    assert knowing == {"repl", "prompt_parts", "transcript", "history"}
     assert {m for m, found in IMPORTS.items() if "rich" in found["other"]} == {"richtext"}
 
 
