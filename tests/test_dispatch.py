@@ -12,7 +12,7 @@ import pytest
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
-from sockrepl import worker
+from sockrepl import syscalls
 from sockrepl.batch import run_script
 from sockrepl.commands import REGISTRY, names_that_run
 from sockrepl.engine import Engine
@@ -38,7 +38,7 @@ def test_every_command_has_exactly_one_kind_of_handler_and_each_table_only_the_r
 
 @pytest.mark.parametrize("name", sorted(names_that_run("call")))
 def test_every_call_has_a_worker_op_and_an_strace_form(name):
-    assert name in worker.OPS
+    assert name in syscalls.OPS
     command = parse(REGISTRY[name].example)
     assert command is not None and command.name == name
     (line,) = call_lines(CallEvent("p1", command, "died"))  # no ValueError("no strace form")
