@@ -13,7 +13,6 @@ import errno
 import os
 import stat
 
-from sockrepl import exports
 from sockrepl.events import Event, Notice, UsageError, View
 from sockrepl.state import ExportJob
 from sockrepl.textsafe import visible
@@ -45,6 +44,8 @@ def carry_out(job: ExportJob) -> Event:
             return _not_a_file(job)
         return UsageError(f"cannot write {shown}: {error.strerror}")
     done = f"exported the session as {job.format}: {shown}{_caveat(job)}"
+    from sockrepl import exports
+
     outside = exports.from_outside(job.typed) if job.format == "lesson" else []
     if not outside:
         return Notice(done)
@@ -63,6 +64,9 @@ def _not_a_file(job: ExportJob) -> UsageError:
 
 
 def draw(job: ExportJob) -> str:
+    from sockrepl import exports  # on first use: the exporters bring the timeline and wcwidth, which a script
+    # that never exports (`sockrepl run`) would load for nothing at every start
+
     if job.format == "lesson":
         return exports.lesson_text(job.typed)
     if job.format == "mermaid":

@@ -1,6 +1,8 @@
 """The package's imports go one way: no cycle, not even through an import inside a function."""
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "sockrepl"
@@ -62,3 +64,12 @@ def test_the_worker_script_needs_nothing_but_the_standard_library_the_protocol_a
     assert IMPORTS["syscalls"]["sockrepl"] == {"protocol"}
     assert IMPORTS["protocol"]["sockrepl"] == set()
     assert {m for m, found in IMPORTS.items() if "syscalls" in found["sockrepl"]} == {"worker"}
+
+
+def test_a_script_that_does_not_export_loads_no_exporter():
+    """`sockrepl run` starts without the exporters, the timeline and wcwidth: only an export needs them."""
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import sockrepl.cli, sockrepl.batch; "
+            "print(sorted({'wcwidth', 'sockrepl.exports', 'sockrepl.timeline'} & set(sys.modules)))")
+    done = subprocess.run([sys.executable, "-c", code, str(PACKAGE.parent)], capture_output=True, text=True,
+                          timeout=60)
+    assert (done.returncode, done.stdout.strip()) == (0, "[]"), done.stderr
