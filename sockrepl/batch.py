@@ -19,7 +19,7 @@ from sockrepl.export import carried_out
 from sockrepl.lifecycle import EXIT_READER_GONE, OutputLost, Stop, StopOnSignal, crash_report
 from sockrepl.parser import ParseError, parse
 from sockrepl.render import event_lines, plain
-from sockrepl.session import Session, refusal
+from sockrepl.session import FIRST_PROCESS, Session, refusal
 from sockrepl.textsafe import visible
 
 REFUSED, MALFORMED = 1, 2
@@ -69,6 +69,7 @@ def run_script(source: BinaryIO, out: TextIO, color: bool = False, width: int = 
         stop.arm()
         print(f"sockrepl: scratch directory {visible(str(session.scratch))} (relative paths live here)",
               file=sys.stderr)
+        emit(session.run_line(f"spawn {FIRST_PROCESS}"))  # as the REPL starts: a script copied from it runs
         for number, raw in enumerate(source, 1):
             line = raw.decode("utf-8", "surrogateescape").rstrip("\r\n")
             try:

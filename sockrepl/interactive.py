@@ -8,11 +8,10 @@ from typing import TYPE_CHECKING
 
 from sockrepl.engine import Engine
 from sockrepl.lifecycle import EXIT_USAGE, Stop, StopOnSignal
+from sockrepl.session import FIRST_PROCESS
 
 if TYPE_CHECKING:
     from sockrepl.lesson_driver import LessonDriver
-
-FIRST_PROCESS = "p1"  # a plain session starts with one process ready; a lesson starts from none
 
 
 def interactive(lesson: "LessonDriver | None" = None) -> int:

@@ -44,6 +44,7 @@ from sockrepl.state import ExportJob, Snapshot, TimelineView, Typed, file_listin
 from sockrepl.why import explain_call, target
 
 CLEANUP_SHIELD = set(ENDING_SIGNALS)
+FIRST_PROCESS = "p1"  # the REPL and `sockrepl run` start with one process ready; a lesson starts from none
 DEFAULT_EXPORT = {"lesson": "sockrepl-lesson.md", "mermaid": "sockrepl-session.mmd", "html": "sockrepl-session.html",
                   "svg": "sockrepl-session.svg", "markdown": "sockrepl-session.md"}
 UNTYPED = FRONT_END_COMMANDS | {"export"}  # not part of what an export replays

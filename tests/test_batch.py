@@ -22,6 +22,7 @@ def test_issue_sample_transcript_and_cleanup():
     result = run_sockrepl(ISSUE_SAMPLE)
     assert result.returncode == 0
     assert normalize(result.stdout.decode()) == """\
+spawned p1 (pid N); current process: p1
 spawned server (pid N), client (pid N); current process: server
 [server] socket(AF_UNIX, SOCK_STREAM, 0) = 3
 [server] bind(3, {sa_family=AF_UNIX, sun_path="srv.sock"}, 10) = 0
@@ -71,6 +72,7 @@ def test_seed_echo_exchange():
     result = run_sockrepl(SEED_ECHO)
     assert result.returncode == 0, result.stdout
     assert normalize(result.stdout.decode()) == """\
+spawned p1 (pid N); current process: p1
 spawned server (pid N), client1 (pid N), client2 (pid N); current process: server
 [server] socket(AF_UNIX, SOCK_STREAM, 0) = 3
 [server] bind(3, {sa_family=AF_UNIX, sun_path="ux_socket"}, 11) = 0
@@ -120,6 +122,7 @@ def test_seed_uppercase_exchange_truncates_at_msg_len():
     result = run_sockrepl(SEED_UPPERCASE)
     assert result.returncode == 0
     assert normalize(result.stdout.decode()) == """\
+spawned p1 (pid N); current process: p1
 spawned server (pid N), client (pid N); current process: server
 [server] socket(AF_UNIX, SOCK_DGRAM, 0) = 3
 [server] bind(3, {sa_family=AF_UNIX, sun_path="uc_srv_socket"}, 15) = 0
@@ -143,6 +146,7 @@ def test_malformed_lines_exit_2_and_the_script_goes_on():
     assert result.returncode == 2
     assert b"Traceback" not in result.stdout + result.stderr
     assert normalize(result.stdout.decode()) == """\
+spawned p1 (pid N); current process: p1
 spawned a (pid N); current process: a
 line 2: error: unknown command 'bnd'
 hint: did you mean 'bind'? (help lists the commands)
@@ -196,9 +200,13 @@ def test_cleanup_never_removes_a_file_it_did_not_create(tmp_path):
 
 
 def interactive(*args):
-    """sockrepl run - with a pipe we can feed line by line, as a script that arrives slowly."""
-    return subprocess.Popen([sys.executable, "-m", "sockrepl", "run", "-", *args], stdin=subprocess.PIPE,
+    """sockrepl run - with a pipe we can feed line by line, as a script that arrives slowly; past its p1 line."""
+    proc = subprocess.Popen([sys.executable, "-m", "sockrepl", "run", "-", *args], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = proc.stdout.readline()
+    assert normalize(first.decode()) == "spawned p1 (pid N); current process: p1\n"
+    proc.p1 = pids_of(first)[0]
+    return proc
 
 
 def feed(proc, line: str) -> str:
@@ -217,7 +225,7 @@ def test_sigterm_to_sockrepl_cleans_everything():
     assert os.path.exists(os.path.join(scratch, "s.sock"))
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(10) == 128 + signal.SIGTERM
-    assert gone(pid)
+    assert gone(pid) and gone(proc.p1)
     assert not os.path.exists(scratch)
     assert b"Traceback" not in proc.stderr.read()
 
@@ -233,14 +241,14 @@ def test_worker_killed_from_outside_is_reported_and_the_session_goes_on():
     assert proc.stdout.readline() == b"hint: spawn b starts a new one\n"
     proc.stdin.close()
     assert proc.wait(10) == 1  # a command for a dead process is refused, not malformed
-    assert gone(pid_a)
+    assert gone(pid_a) and gone(proc.p1)
 
 
 def test_broken_stdout_exits_quietly():
     script = "spawn s\n" + "socket AF_UNIX SOCK_DGRAM\n" * 50
     result = subprocess.run(f"{sys.executable} -m sockrepl run - | head -1", shell=True, input=script.encode(),
                             capture_output=True, timeout=60)
-    assert result.stdout.startswith(b"spawned s (pid ")
+    assert result.stdout.startswith(b"spawned p1 (pid ")
     assert b"Traceback" not in result.stderr and b"Error" not in result.stderr
 
 
