@@ -47,6 +47,9 @@ def run_sockrepl(script, *args, timeout=60, env=None):
                           capture_output=True, timeout=timeout, env=env)
 
 
+FIRST_LINE = "spawned p1 (pid N); current process: p1"  # normalized: how a run and the REPL start
+
+
 def normalize(text: str) -> str:
     """Replace what varies run to run (pids, inodes) by placeholders."""
     text = re.sub(r"pid[ =]\d+", lambda m: m.group()[:4] + "N", text)
@@ -167,6 +170,9 @@ class Live:
         first = self.err_line()
         self.scratch = scratch_of(first)
         self.pids: dict[str, int] = {}
+        started = self.lines(1)[0]  # a run starts as the REPL does, with p1
+        assert normalize(started) == FIRST_LINE, started
+        self.pids["p1"] = int(SPAWNED_PID.search(started)[1])
 
     @staticmethod
     def _pump(stream, sink):

@@ -5,7 +5,7 @@ import signal
 import subprocess
 import sys
 
-from conftest import gone, normalize, pids_of, run_sockrepl, scratch_of, wait_until
+from conftest import FIRST_LINE, gone, normalize, pids_of, run_sockrepl, scratch_of, wait_until
 
 ISSUE_SAMPLE = """\
 spawn server client
@@ -21,8 +21,7 @@ client: connect 3 srv.sock
 def test_issue_sample_transcript_and_cleanup():
     result = run_sockrepl(ISSUE_SAMPLE)
     assert result.returncode == 0
-    assert normalize(result.stdout.decode()) == """\
-spawned p1 (pid N); current process: p1
+    assert normalize(result.stdout.decode()) == FIRST_LINE + """
 spawned server (pid N), client (pid N); current process: server
 [server] socket(AF_UNIX, SOCK_STREAM, 0) = 3
 [server] bind(3, {sa_family=AF_UNIX, sun_path="srv.sock"}, 10) = 0
@@ -71,8 +70,7 @@ server: close(4)
 def test_seed_echo_exchange():
     result = run_sockrepl(SEED_ECHO)
     assert result.returncode == 0, result.stdout
-    assert normalize(result.stdout.decode()) == """\
-spawned p1 (pid N); current process: p1
+    assert normalize(result.stdout.decode()) == FIRST_LINE + """
 spawned server (pid N), client1 (pid N), client2 (pid N); current process: server
 [server] socket(AF_UNIX, SOCK_STREAM, 0) = 3
 [server] bind(3, {sa_family=AF_UNIX, sun_path="ux_socket"}, 11) = 0
@@ -121,8 +119,7 @@ client: recvfrom(3, buf, 10, 0, NULL, NULL)
 def test_seed_uppercase_exchange_truncates_at_msg_len():
     result = run_sockrepl(SEED_UPPERCASE)
     assert result.returncode == 0
-    assert normalize(result.stdout.decode()) == """\
-spawned p1 (pid N); current process: p1
+    assert normalize(result.stdout.decode()) == FIRST_LINE + """
 spawned server (pid N), client (pid N); current process: server
 [server] socket(AF_UNIX, SOCK_DGRAM, 0) = 3
 [server] bind(3, {sa_family=AF_UNIX, sun_path="uc_srv_socket"}, 15) = 0
@@ -145,8 +142,7 @@ def test_malformed_lines_exit_2_and_the_script_goes_on():
     result = run_sockrepl("spawn a\nbnd 3 x\nsocket AF_UNIX SOCK_STREAM\nclose 1\nclose 3\n")
     assert result.returncode == 2
     assert b"Traceback" not in result.stdout + result.stderr
-    assert normalize(result.stdout.decode()) == """\
-spawned p1 (pid N); current process: p1
+    assert normalize(result.stdout.decode()) == FIRST_LINE + """
 spawned a (pid N); current process: a
 line 2: error: unknown command 'bnd'
 hint: did you mean 'bind'? (help lists the commands)
@@ -204,7 +200,7 @@ def interactive(*args):
     proc = subprocess.Popen([sys.executable, "-m", "sockrepl", "run", "-", *args], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     first = proc.stdout.readline()
-    assert normalize(first.decode()) == "spawned p1 (pid N); current process: p1\n"
+    assert normalize(first.decode()) == FIRST_LINE + "\n"
     proc.p1 = pids_of(first)[0]
     return proc
 

@@ -18,6 +18,7 @@ import time
 
 import pytest
 from conftest import (
+    FIRST_LINE,
     gone,
     normalize,
     python_errors,
@@ -80,7 +81,7 @@ def test_emfile_is_a_result_and_the_session_goes_on():
     result = subprocess.run(["sh", "-c", "ulimit -n 32; exec \"$0\" -m sockrepl run -", sys.executable],
                             input="\n".join(script).encode() + b"\n", capture_output=True, timeout=60)
     emfile = "-1 EMFILE (Too many open files)"
-    expected = ["spawned a (pid N); current process: a"]
+    expected = [FIRST_LINE, "spawned a (pid N); current process: a"]
     expected += [f"[a] socket(AF_UNIX, SOCK_STREAM, 0) = {fd}" for fd in range(3, 32)]  # 0-2 are sockrepl's
     expected += [f"[a] socket(AF_UNIX, SOCK_STREAM, 0) = {emfile}",
                  "    ↳ this process has no free fd left: close some first",
@@ -110,14 +111,15 @@ def test_sockrepl_out_of_fds_refuses_spawn_cleanly(live):
     assert line == f"line {len(started) + 1}: error: could not start a process: EMFILE (Too many open files)"
     assert session.lines(1) == ["hint: close some fds or kill some processes first"]
     assert 5 <= len(started) < MAX_PROCESSES
-    assert children_of(session.proc.pid) == set(started)  # no half-started worker left
+    assert children_of(session.proc.pid) == {session.pids["p1"], *started}  # no half-started worker left
     # the session goes on: calls work, and a freed slot can be used again
     assert session.feed("w0: socket AF_UNIX SOCK_DGRAM") == ["[w0] socket(AF_UNIX, SOCK_DGRAM, 0) = 3"]
     assert session.feed("kill w1 SIGKILL") == ["[w1] +++ killed by SIGKILL +++"]
     assert session.feed("spawn again")[0].startswith("spawned again (pid ")
     state = json.loads(session.feed("state --json")[0])  # sockrepl's own reading of the kernel still works
-    assert [p["name"] for p in state["processes"]] == [f"w{i}" for i in range(len(started)) if i != 1] + ["again"]
-    assert state["processes"][0]["fds"][0]["type"] == "DGRAM"
+    assert [p["name"] for p in state["processes"]] == ["p1"] + [f"w{i}" for i in range(len(started)) if i != 1] + [
+        "again"]
+    assert state["processes"][1]["fds"][0]["type"] == "DGRAM"
     rc, rest, err = session.finish()
     assert rc == 1 and rest == [] and only_scratch_line(err)
     wait_until(lambda: all(gone(p) for p in started), what="workers gone")
@@ -125,24 +127,25 @@ def test_sockrepl_out_of_fds_refuses_spawn_cleanly(live):
 
 
 def test_spawn_limit_is_max_processes_with_a_clear_message():
-    names = [f"p{i}" for i in range(1, MAX_PROCESSES + 2)]
-    script = "\n".join([f"spawn {' '.join(names)}",                  # one too many: nothing starts
-                        f"spawn {' '.join(names[:MAX_PROCESSES])}",  # exactly the limit
+    names = [f"p{i}" for i in range(2, MAX_PROCESSES + 2)]  # p1 is there from the start
+    script = "\n".join([f"spawn {' '.join(names)}",                      # one too many: nothing starts
+                        f"spawn {' '.join(names[:MAX_PROCESSES - 1])}",  # exactly the limit
                         "spawn extra",
                         "kill p1 SIGKILL",
                         "spawn extra",
                         "ps"]) + "\n"
     result = run_sockrepl(script)
     out = normalize(result.stdout.decode()).splitlines()
-    assert out[0] == f"line 1: error: a session holds at most {MAX_PROCESSES} processes (0 running)"
-    assert out[1] == "hint: kill some first"
-    assert out[2].startswith("spawned p1 (pid N), p2 (pid N), ") and out[2].endswith(
-        f"p{MAX_PROCESSES} (pid N); current process: p1")
-    assert out[3:7] == [f"line 3: error: a session holds at most {MAX_PROCESSES} processes ({MAX_PROCESSES} running)",
+    assert out[0] == FIRST_LINE
+    assert out[1] == f"line 1: error: a session holds at most {MAX_PROCESSES} processes (1 running)"
+    assert out[2] == "hint: kill some first"
+    assert out[3].startswith("spawned p2 (pid N), p3 (pid N), ") and out[3].endswith(
+        f"p{MAX_PROCESSES} (pid N); current process: p2")
+    assert out[4:8] == [f"line 3: error: a session holds at most {MAX_PROCESSES} processes ({MAX_PROCESSES} running)",
                         "hint: kill some first",
                         "[p1] +++ killed by SIGKILL +++",
                         "spawned extra (pid N); current process: extra"]
-    table = out[7:]
+    table = out[8:]
     assert table[0].split() == ["NAME", "PID", "UID", "STATUS"]
     assert len(table) == 1 + MAX_PROCESSES
     rows = [row.lstrip("* ").split() for row in table[1:]]
@@ -170,16 +173,17 @@ b: getsockname 3
     result = run_sockrepl(script)
     assert result.returncode == 1, result.stdout  # line 10 is refused: b is blocked
     out = normalize(result.stdout.decode()).splitlines()
-    assert out[7] == '[b] write(3, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"..., 1000000 <unfinished ...>'
-    assert out[8].split() == ["NAME", "PID", "UID", "STATUS"]
+    assert out[8] == '[b] write(3, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"..., 1000000 <unfinished ...>'
+    assert out[9].split() == ["NAME", "PID", "UID", "STATUS"]
     uid = os.getuid()
-    assert re.fullmatch(rf"\* a +\d+ +{uid} +idle", out[9])
-    assert re.fullmatch(rf"  b +\d+ +{uid} +blocked in write\(3\)", out[10])
-    assert out[11:13] == ["line 10: error: b is blocked in write(3): it cannot run another call until that one "
+    assert re.fullmatch(rf"  p1 +\d+ +{uid} +idle", out[10])
+    assert re.fullmatch(rf"\* a +\d+ +{uid} +idle", out[11])
+    assert re.fullmatch(rf"  b +\d+ +{uid} +blocked in write\(3\)", out[12])
+    assert out[13:15] == ["line 10: error: b is blocked in write(3): it cannot run another call until that one "
                           "returns", "hint: wait b waits for it, interrupt b ends it with EINTR"]
     received, resumed_after, eagain = 0, None, 0
     recv = re.compile(r'^\[a\] recv\(4, "x{32}"\.\.\., 1048576, MSG_DONTWAIT\) = (\d+)$')
-    for line in out[13:]:
+    for line in out[15:]:
         if line == "[b] <... write resumed>) = 1000000":
             assert resumed_after is None, "resumed twice"
             resumed_after = received
@@ -222,6 +226,7 @@ recvfrom 3 1048576 MSG_DONTWAIT
     emsgsize = ["-1 EMSGSIZE (Message too long)",
                 "    ↳ datagram too big: the limit is SO_SNDBUF - 32 bytes (212960 by default)"]
     assert normalize(result.stdout.decode()).splitlines() == [
+        FIRST_LINE,
         "spawned a (pid N); current process: a",
         "[a] socket(AF_UNIX, SOCK_DGRAM, 0) = 3",
         f"[a] getsockopt(3, SOL_SOCKET, SO_SNDBUF, [{sndbuf}], [4]) = 0",
@@ -249,7 +254,8 @@ def test_sun_path_over_108_bytes_is_a_usage_error(line, what):
     usage = {"bind": "bind FD PATH", "connect": "connect FD PATH", "sendto": "sendto FD DATA PATH [FLAGS]"}
     call = what.split(":")[0]
     expected_usage = "bind(fd, addr, [addrlen])" if line.startswith("bind(") else usage[call]
-    assert out == ["spawned a (pid N); current process: a",
+    assert out == [FIRST_LINE,
+                   "spawned a (pid N); current process: a",
                    "[a] socket(AF_UNIX, SOCK_STREAM, 0) = 3",
                    f"line 3: error: {what} (a C program would cut it with strncpy, or fail)",
                    f"usage: {expected_usage}",
@@ -263,9 +269,9 @@ def test_sun_path_of_exactly_108_bytes_is_a_real_call():
     result = run_sockrepl(f"spawn a\nsocket AF_UNIX SOCK_STREAM\nbind 3 @{name}\ngetsockname 3\n"
                           f"socket AF_UNIX SOCK_STREAM\nbind 4 {'q' * 108}\n")
     out = normalize(result.stdout.decode()).splitlines()
-    assert out[2] == f'[a] bind(3, {{sa_family=AF_UNIX, sun_path=@"{name}"}}, 110) = 0'
-    assert out[3] == f'[a] getsockname(3, {{sa_family=AF_UNIX, sun_path=@"{name}"}}, [110 => 110]) = 0'
-    assert out[5].startswith(f'[a] bind(4, {{sa_family=AF_UNIX, sun_path="{"q" * 108}"}}, 110) = ')
+    assert out[3] == f'[a] bind(3, {{sa_family=AF_UNIX, sun_path=@"{name}"}}, 110) = 0'
+    assert out[4] == f'[a] getsockname(3, {{sa_family=AF_UNIX, sun_path=@"{name}"}}, [110 => 110]) = 0'
+    assert out[6].startswith(f'[a] bind(4, {{sa_family=AF_UNIX, sun_path="{"q" * 108}"}}, 110) = ')
     assert result.returncode == 0 and not python_errors(result.stdout, result.stderr)
 
 
@@ -295,7 +301,7 @@ def test_worker_killed_while_idle_is_reported_and_its_peers_see_eof_or_reset(liv
     assert s.feed("c2: recv 3", 2) == ['[c2] recv(3, "", 1024, 0) = 0', "    ↳ 0 bytes = end of file: the other "
                                                                          "side hung up (or shut down its writing side)"]
     state = state_json(s.feed("state --json")[0])
-    assert [p["name"] for p in state["processes"]] == ["c1", "c2"]
+    assert [p["name"] for p in state["processes"]] == ["p1", "c1", "c2"]
     assert all(fd["peer_owner"] is None for p in state["processes"] for fd in p["fds"])
     owners = {f["path"]: (f["owner"], f["bound"]) for f in state["files"]}
     assert owners == {"srv.sock": (None, False)}  # the socket file stays, stale, as the kernel leaves it
@@ -317,10 +323,11 @@ def test_worker_killed_while_blocked_in_accept(live):
                  "cli: socket AF_UNIX SOCK_STREAM"]:
         s.feed(line)
     assert s.feed("srv: accept 3") == ["[srv] accept(3, NULL, NULL <unfinished ...>"]
-    table = s.feed("ps", 3)
+    table = s.feed("ps", 4)
     assert table[0].split() == ["NAME", "PID", "UID", "STATUS"]
-    assert table[1].split() == ["*", "srv", str(s.pids["srv"]), str(os.getuid()), "blocked", "in", "accept(3)"]
-    assert table[2].split() == ["cli", str(s.pids["cli"]), str(os.getuid()), "idle"]
+    assert table[1].split() == ["p1", str(s.pids["p1"]), str(os.getuid()), "idle"]
+    assert table[2].split() == ["*", "srv", str(s.pids["srv"]), str(os.getuid()), "blocked", "in", "accept(3)"]
+    assert table[3].split() == ["cli", str(s.pids["cli"]), str(os.getuid()), "idle"]
     task = procfs.task_state(s.pids["srv"])
     assert task.state == "S" and procfs.syscall_name(task.syscall) in ("accept", "accept4")
     os.kill(s.pids["srv"], signal.SIGKILL)
@@ -331,9 +338,10 @@ def test_worker_killed_while_blocked_in_accept(live):
         '[cli] connect(3, {sa_family=AF_UNIX, sun_path="srv.sock"}, 10) = -1 ECONNREFUSED (Connection refused)',
         ECONNREFUSED_NOTE]
     state = state_json(s.feed("state --json")[0])
-    assert [p["name"] for p in state["processes"]] == ["cli"]
-    assert [p["blocked"] for p in state["processes"]] == [None]
-    assert [row.split() for row in s.feed("ps", 2)] == [["NAME", "PID", "UID", "STATUS"],
+    assert [p["name"] for p in state["processes"]] == ["p1", "cli"]
+    assert [p["blocked"] for p in state["processes"]] == [None, None]
+    assert [row.split() for row in s.feed("ps", 3)] == [["NAME", "PID", "UID", "STATUS"],
+                                                       ["p1", str(s.pids["p1"]), str(os.getuid()), "idle"],
                                                        ["cli", str(s.pids["cli"]), str(os.getuid()), "idle"]]
     rc, rest, err = s.finish()
     assert rc == 0 and rest == [] and only_scratch_line(err)
@@ -394,8 +402,8 @@ def test_sockrepl_signalled_during_wait_leaves_at_once(live, tmp_path):
 
 def test_sockrepl_signalled_during_spawn_leaves_no_worker(live):
     s = live()
-    s.send("spawn " + " ".join(f"w{i}" for i in range(MAX_PROCESSES)))
-    wait_until(lambda: len(children_of(s.proc.pid)) >= 4, what="workers starting")
+    s.send("spawn " + " ".join(f"w{i}" for i in range(MAX_PROCESSES - 1)))  # with p1: the limit
+    wait_until(lambda: len(children_of(s.proc.pid)) >= 5, what="workers starting")  # p1 and 4 of them
     s.proc.send_signal(signal.SIGTERM)
     rc, _rest, err = s.wait_exit()
     assert rc == 128 + signal.SIGTERM and only_scratch_line(err)
@@ -425,7 +433,7 @@ def test_broken_pipe_on_stdout_exits_quietly(tmp_path):
     err = tmp_path / "err.txt"
     result = subprocess.run(["bash", "-o", "pipefail", "-c", f'"$0" -m sockrepl run {script} 2>{err} | head -1',
                              sys.executable], capture_output=True, timeout=60)
-    assert result.stdout.startswith(b"spawned srv (pid ")
+    assert result.stdout.startswith(b"spawned p1 (pid ")
     assert result.returncode == 141  # sockrepl's own status: 128 + SIGPIPE, said quietly
     errors = err.read_bytes()
     assert only_scratch_line(errors), errors
@@ -494,11 +502,11 @@ def test_cleanup_keeps_files_the_session_did_not_create(tmp_path):
                               f"socket AF_UNIX SOCK_STREAM\nconnect 4 {foreign_path}\nunlink nothing.sock\n")
         out = result.stdout.decode().splitlines()
         eaddrinuse = "= -1 EADDRINUSE (Address already in use)"
-        assert out[2] == f'[a] bind(3, {{sa_family=AF_UNIX, sun_path="{precious}"}}, ' \
+        assert out[3] == f'[a] bind(3, {{sa_family=AF_UNIX, sun_path="{precious}"}}, ' \
                          f'{2 + len(str(precious))}) {eaddrinuse}'
-        assert out[4] == f'[a] bind(3, {{sa_family=AF_UNIX, sun_path="{foreign_path}"}}, ' \
+        assert out[5] == f'[a] bind(3, {{sa_family=AF_UNIX, sun_path="{foreign_path}"}}, ' \
                          f'{2 + len(str(foreign_path))}) {eaddrinuse}'
-        assert out[7] == f'[a] connect(4, {{sa_family=AF_UNIX, sun_path="{foreign_path}"}}, ' \
+        assert out[8] == f'[a] connect(4, {{sa_family=AF_UNIX, sun_path="{foreign_path}"}}, ' \
                          f'{2 + len(str(foreign_path))}) = 0'
         assert precious.read_text() == "not a socket"
         assert os.lstat(foreign_path).st_ino == foreign_ino and stat.S_ISSOCK(os.lstat(foreign_path).st_mode)
@@ -515,9 +523,9 @@ def test_cleanup_keeps_a_socket_another_program_bound_in_tmp():
         result = run_sockrepl(f'spawn a\nsocket AF_UNIX SOCK_DGRAM\nsendto 3 "hello" {path}\nbind 3 {path}\n'
                               f"ls\n")
         out = result.stdout.decode().splitlines()
-        assert out[2] == f'[a] sendto(3, "hello", 5, 0, {{sa_family=AF_UNIX, sun_path="{path}"}}, ' \
+        assert out[3] == f'[a] sendto(3, "hello", 5, 0, {{sa_family=AF_UNIX, sun_path="{path}"}}, ' \
                          f"{2 + len(path)}) = 5"
-        assert out[3].endswith("= -1 EADDRINUSE (Address already in use)")
+        assert out[4].endswith("= -1 EADDRINUSE (Address already in use)")
         assert foreign.recv(10) == b"hello"
         assert stat.S_ISSOCK(os.lstat(path).st_mode)
     finally:
@@ -571,9 +579,9 @@ def test_cleanup_keeps_another_programs_socket_even_with_a_reused_inode(live, tm
 def test_state_json_is_valid_utf8_with_an_undecodable_file_name():
     script = 'spawn a\nsocket AF_UNIX SOCK_STREAM\nbind 3 "\\xff\\xfe.sock"\nstate --json\nls\n'
     result = run_sockrepl(script)
-    line = result.stdout.splitlines()[3]
+    line = result.stdout.splitlines()[4]
     state = json.loads(line.decode("utf-8"))  # strict: JSON is UTF-8
-    assert [f["path"] for f in state["files"]] == [state["processes"][0]["fds"][0]["local"]]
+    assert [f["path"] for f in state["files"]] == [state["processes"][1]["fds"][0]["local"]]
     strict = run_sockrepl(script, env={**os.environ, "PYTHONIOENCODING": "utf-8"})
     assert strict.returncode == 0 and not python_errors(strict.stdout, strict.stderr), strict.stderr
 
@@ -582,8 +590,8 @@ def test_signal_command_acts_on_the_named_process():
     result = run_sockrepl('spawn a b\nsignal b SIGPIPE ignore\nb: socketpair AF_UNIX SOCK_STREAM\nb: close 4\n'
                           'b: write 3 "x"\n')
     out = normalize(result.stdout.decode()).splitlines()
-    assert out[1] == "[b] signal(SIGPIPE, SIG_IGN) = SIG_DFL"
-    assert out[4] == '[b] write(3, "x", 1) = -1 EPIPE (Broken pipe)'
+    assert out[2] == "[b] signal(SIGPIPE, SIG_IGN) = SIG_DFL"
+    assert out[5] == '[b] write(3, "x", 1) = -1 EPIPE (Broken pipe)'
 
 
 # ---- history ------------------------------------------------------------------------------------------
@@ -647,7 +655,7 @@ def test_every_number_is_bounded_where_it_is_read():
     lines = [f'send 3 "x"*{HUGE}', f"kill p1 {HUGE}", "kill p1 ²", "kill p1 99", f"listen 3 {HUGE}",
              f"listen 3 0x{HUGE}", f"recv 3 {HUGE}", f"socket AF_UNIX {HUGE}", f"setsockopt 3 SO_SNDBUF {HUGE}",
              f"wait p1 {HUGE}", f"goto {HUGE}", "socket AF_UNIX SOCK_STREAM"]
-    result = run_sockrepl("spawn p1\n" + "\n".join(lines) + "\n")
+    result = run_sockrepl("# p1 is there from the start\n" + "\n".join(lines) + "\n")
     out = result.stdout.decode()
     assert result.returncode == 2 and not python_errors(result.stdout, result.stderr)
     errors = [line for line in out.splitlines() if line.startswith("line ")]
@@ -669,7 +677,7 @@ def test_every_number_is_bounded_where_it_is_read():
     assert len(out) < 4000  # no 5000-digit echo
 
 
-NOT_UTF8_LINES = ("spawn p1\nsend 3 \"\\\udcff\"\nspawn --\udcff x\n"  # \udcff: a raw 0xff byte
+NOT_UTF8_LINES = ("# p1 is there from the start\nsend 3 \"\\\udcff\"\nspawn --\udcff x\n"  # \udcff: a raw 0xff byte
                   "socket AF_UNIX SOCK_STREAM\nbind 3 \"\\xff\"\nstate\nls\nss\n")
 
 
@@ -723,7 +731,8 @@ def test_an_unwritable_stderr_at_start_neither_stops_nor_leaks(tmp_path, redirec
     result = _sockrepl_with(redirect + " >" + str(tmp_path / "out"), "run", "-", tmp_path=tmp_path)
     assert result.returncode == 0
     out = (tmp_path / "out").read_bytes().decode()
-    assert normalize(out) == "spawned a (pid N); current process: a\n[a] socket(AF_UNIX, SOCK_STREAM, 0) = 3\n"
+    assert normalize(out) == FIRST_LINE + "\nspawned a (pid N); current process: a\n" \
+                             "[a] socket(AF_UNIX, SOCK_STREAM, 0) = 3\n"
     assert os.listdir(tmp_path) == ["out"]
 
 
@@ -796,9 +805,11 @@ def _one_process_allowed():
 def test_no_process_allowed_run_says_so_and_goes_on(tmp_path):
     result = subprocess.run([*_one_process_allowed(), "run", "-"], input=b"spawn a\nls\n", capture_output=True,
                             timeout=60, env={**os.environ, "TMPDIR": str(tmp_path)})
+    refused = ["error: could not start a process: EAGAIN (Resource temporarily unavailable)",
+               "hint: the system refuses this user more processes (ulimit -u): kill some, or raise the limit"]
     assert result.stdout.decode().splitlines() == [
-        "line 1: error: could not start a process: EAGAIN (Resource temporarily unavailable)",
-        "hint: the system refuses this user more processes (ulimit -u): kill some, or raise the limit",
+        *refused,  # p1, at the start (no line of the script: the REPL shows it so too)
+        "line 1: " + refused[0], refused[1],
         "no socket files (bind a socket to a path to make one)"]
     assert result.returncode == 1 and os.listdir(tmp_path) == []  # refused, not malformed
 
