@@ -39,7 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"sockrepl {__version__}")
     sub = parser.add_subparsers(dest="mode", metavar="{run,lesson}")
-    run = sub.add_parser("run", help="run commands from FILE (- for stdin) and print the transcript")
+    run = sub.add_parser("run", help="run commands from FILE (- for stdin) and print the transcript",
+                         description="Run sockrepl commands from FILE and print the transcript. Like the REPL, "
+                                     "the session starts with one process, p1, current: lines copied from an "
+                                     "interactive session run as they ran there.")
     run.add_argument("file", metavar="FILE", help="a file of sockrepl commands, or - for standard input")
     run.add_argument("--export", metavar="FORMAT[:PATH]",
                      help="after the script, export the session: lesson, mermaid, html, svg or markdown "

@@ -57,6 +57,8 @@ def test_exported_backlog_lesson_passes_check_and_fails_when_an_expectation_is_e
     assert f"exported the session as lesson: {where}/backlog.md" in out
     assert f"error: {where}/backlog.md exists: export does not overwrite a file" in out
     text = (where / "backlog.md").read_text()
+    first_step = text.split("\n## ")[1]  # the run started with p1, as the REPL does: the lesson's replay too
+    assert first_step == "spawn p1\n\n```sockrepl\n> spawn p1\n| spawned p1 (pid {pid}); current process: p1\n```\n"
     assert "## The line is busy\n\n```sockrepl\nc3> socket AF_UNIX SOCK_STREAM\n= 3\n" in text
     assert "c3> connect 3 srv.sock\n<unfinished ...>\n? c3: blocked=connect\n" in text
     assert "[c3] <... connect resumed>) = 0\n" in text and "| spawned server (pid {pid}), c1 (pid {pid})" in text

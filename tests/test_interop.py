@@ -27,6 +27,7 @@ class Script:
     def __init__(self):
         self.proc = subprocess.Popen([sys.executable, "-m", "sockrepl", "run", "-"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        assert self.proc.stdout.readline().startswith("spawned p1 (pid ")  # a run starts as the REPL does
 
     def send(self, line: str, answers: int = 1) -> list[str]:
         self.proc.stdin.write(line + "\n")

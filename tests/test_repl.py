@@ -11,7 +11,7 @@ import time
 import pexpect
 import pyte
 import pytest
-from conftest import gone, wait_until
+from conftest import SCRATCH, gone, normalize, run_sockrepl, wait_until
 
 from sockrepl.lesson_format import parse_lesson
 from sockrepl.lessons import check_lesson
@@ -129,6 +129,20 @@ def term(tmp_path):
     terminal.wait_for(r"^p1>")
     yield terminal
     terminal.close()
+
+
+def test_the_repl_and_sockrepl_run_start_the_same_way(term):
+    """With p1, in the same words: a script copied from an interactive session runs as it ran there."""
+    run = run_sockrepl("")
+    run_start = run.stderr.decode().splitlines() + run.stdout.decode().splitlines()
+    repl_start = term.transcript().replace("\r", "").splitlines()[:len(run_start)]
+
+    def same(lines):
+        return [SCRATCH.sub("scratch directory DIR", normalize(line)) for line in lines]
+
+    assert same(repl_start) == same(run_start) == [
+        "sockrepl: scratch directory DIR (relative paths live here)", "spawned p1 (pid N); current process: p1"]
+    assert run.returncode == 0
 
 
 def phone_setup(term):

@@ -173,7 +173,7 @@ def test_common_first_inputs_are_understood():
     result = run_sockrepl('spawn a\nfd = socket(AF_UNIX, SOCK_STREAM, 0)\nint s = socket(AF_UNIX, SOCK_DGRAM, 0);\n'
                           "send 3 hello world\nexit()\nsocket AF_UNIX SOCK_STREAM\n")
     out = result.stdout.decode().splitlines()
-    assert out[1:8] == [
+    assert out[2:9] == [
         "[a] socket(AF_UNIX, SOCK_STREAM, 0) = 3",
         "    ↳ fd = 3: sockrepl keeps no variables, so type 3 where C says fd",
         "[a] socket(AF_UNIX, SOCK_DGRAM, 0) = 4",
@@ -181,7 +181,7 @@ def test_common_first_inputs_are_understood():
         "line 4: error: send: unknown flag 'world'",
         "usage: send FD DATA [FLAGS]",
         'hint: a string with spaces goes in double quotes, as in C: send 3 "hello world" ...']
-    assert len(out) == 8 and result.returncode == 2  # exit() left: the last line never ran
+    assert len(out) == 9 and result.returncode == 2  # exit() left: the last line never ran
 
 
 def test_present_mode_shows_one_step_per_screen(tmp_path):

@@ -282,12 +282,17 @@ why server fd 3
 """
 
 
+def test_why_before_any_process_says_so(typed):
+    """A session starts empty where no front end spawns p1 first: a lesson's, before its first spawn."""
+    assert typed("why") == "no process yet, so no call to explain: spawn NAME starts one"
+
+
 def test_why_end_to_end():
     result = run_sockrepl(WHY_SCRIPT)
     out = result.stdout.decode()
     lines = out.splitlines()
-    assert lines[0] == "no process yet, so no call to explain: spawn NAME starts one"
-    assert lines[2] == "server has made no call yet: nothing to explain"
+    assert lines[1] == "p1 has made no call yet: nothing to explain"  # a run starts with p1, as the REPL does
+    assert lines[3] == "server has made no call yet: nothing to explain"
     start = lines.index("server is blocked in accept(3): nobody has called yet.")
     assert lines[start + 1].startswith("      evidence (kernel, now): /proc/")
     queue = lines.index("  No call waits in fd 3's queue.")
@@ -295,7 +300,7 @@ def test_why_end_to_end():
         "      evidence (kernel, now): sock_diag: STREAM srv.sock LISTEN, Recv-Q 0, Send-Q 1"]
     assert "send(3) returned 1, as asked: nothing to explain." in lines  # c3 fd 3
     assert "connect(3) → srv.sock returned 0: connected." in lines  # c2 fd 3: not its last call (send 2)
-    assert "error: no process named 'c9' (processes: server, c1, c2, c3)" in out
+    assert "error: no process named 'c9' (processes: p1, server, c1, c2, c3)" in out
     assert "error: why: after the process name, say which fd as: fd N" in out
     assert "c1 has made no call on fd 7 yet: nothing to explain" in lines
     assert "accept(3) returned 4, as asked: nothing to explain." in lines  # released by c1, the last on fd 3
@@ -306,7 +311,7 @@ def test_help_and_man_why_and_a_stopped_process():
     result = run_sockrepl("help why\nman why\nspawn s\ns: socket AF_UNIX SOCK_STREAM\ns: bind 3 x.sock\n"
                           "s: listen 3 1\ns: accept 3\nkill s SIGSTOP\nwhy\n")
     lines = result.stdout.decode().splitlines()
-    assert lines[0] == "why [NAME] [fd] [N]" and lines.count("why [NAME] [fd] [N]") == 2  # man why: the same entry
+    assert lines[1] == "why [NAME] [fd] [N]" and lines.count("why [NAME] [fd] [N]") == 2  # man why: the same entry
     assert "  example: why c3" in lines
     assert any(line.startswith("  Each claim is followed by its evidence") for line in lines)
     assert "s is blocked in accept(3): nobody has called yet." in lines
