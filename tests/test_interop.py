@@ -27,7 +27,9 @@ class Script:
     def __init__(self):
         self.proc = subprocess.Popen([sys.executable, "-m", "sockrepl", "run", "-"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        assert self.proc.stdout.readline().startswith("spawned p1 (pid ")  # a run starts as the REPL does
+        started = self.proc.stdout.readline()  # a run starts as the REPL does
+        assert started.startswith("spawned p1 (pid ")
+        self.p1 = re.search(r"pid (\d+)", started).group(1)
 
     def send(self, line: str, answers: int = 1) -> list[str]:
         self.proc.stdin.write(line + "\n")
@@ -96,7 +98,8 @@ def test_the_panel_names_the_c_server_as_ss_p_does(tmp_path):
         script.send('write 3 "x"')
         assert server.stdout.read(1) == b"x"  # it has accepted: it holds its end of the call
         pid = re.search(r"pid (\d+)", spawned).group(1)
-        assert script.send("state", 3) == [
+        assert script.send("state", 4) == [
+            f"  p1  pid {script.p1}  idle  (no sockets)",
             f"▸ client  pid {pid}  idle",
             f"    fd 3 STREAM active CONNECTED ↔ ux_socket (stream-server, pid {server.pid})  ☎ in a call",
             "socket files: none"]
