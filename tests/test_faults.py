@@ -444,13 +444,17 @@ def test_broken_pipe_on_stdout_exits_quietly(tmp_path):
 # ---- faults that sockrepl reports wrongly (known bugs) ---------------------------------------------
 
 
-def test_sigtstp_report_matches_the_kernel():
-    started = time.monotonic()
-    result = run_sockrepl("spawn a\nkill a SIGTSTP\nps\n")
+def test_sigtstp_report_matches_the_kernel(live):
+    s = live()
+    s.feed("spawn a")
+    started = time.monotonic()  # the kill alone: the run's start (p1, a) is not what is timed
+    s.send("kill a SIGTSTP")
+    report = s.lines(1)[0]
     elapsed = time.monotonic() - started
-    out = normalize(result.stdout.decode()).splitlines()
-    status = out[-1].split()[-1]
-    assert (out[1] == "[a] --- stopped by SIGTSTP ---") == (status == "stopped"), out
+    s.send("ps")
+    _rc, rest, _err = s.finish()
+    status = rest[-1].split()[-1]
+    assert (report == "[a] --- stopped by SIGTSTP ---") == (status == "stopped"), [report, *rest]
     assert elapsed < 1.5, f"kill a SIGTSTP took {elapsed:.1f} s"
 
 
