@@ -268,10 +268,11 @@ def test_run_takes_a_snapshot_per_command_only_when_the_script_can_export(tmp_pa
         return len(taken)
 
     assert snapshots(io.BytesIO(script)) == 0
-    assert snapshots(io.BytesIO(script + f"export lesson {tmp_path}/l.md\n".encode())) == 3  # and the export's
+    # p1's spawn (the run starts with it, and the lesson replays it), the script's two commands, and the export's
+    assert snapshots(io.BytesIO(script + f"export lesson {tmp_path}/l.md\n".encode())) == 4
     assert "? a fd 3: type=STREAM state=UNCONNECTED" in (tmp_path / "l.md").read_text()
     reading, writing = os.pipe()
     os.write(writing, script)
     os.close(writing)
     with open(reading, "rb") as pipe:
-        assert snapshots(pipe) == 2
+        assert snapshots(pipe) == 3
