@@ -143,6 +143,19 @@ def _fcntl_op(tok: Token) -> str:
     raise SyntaxProblem(f"fcntl knows F_GETFL, F_SETFL and O_NONBLOCK, not {tok.text!r}", "e.g. fcntl 3 O_NONBLOCK on")
 
 
+def _step(tok: Token) -> int:
+    """A lesson step: any whole number parses (one far too big as STEP_FAR), so that the lesson, which knows
+    how many steps it has, answers every step out of range the same way."""
+    if not re.fullmatch(r"[-+]?[0-9]+", tok.text):
+        raise SyntaxProblem(f"the step must be a number, not {shown(tok.text)}")
+    digits = tok.text.lstrip("+-").lstrip("0")
+    if len(digits) > len(str(STEP_FAR)):
+        return -STEP_FAR if tok.text.startswith("-") else STEP_FAR
+    return int(tok.text, 10)
+
+
+STEP_FAR = 10**18
+
 CONVERTERS: dict[str, Callable[[Token], Any]] = {
     "fd": _fd,
     "int": lambda t: parse_int(t.text, "the number"),
@@ -173,6 +186,7 @@ CONVERTERS: dict[str, Callable[[Token], Any]] = {
     "word": _word,
     "format": _choice(EXPORT_FORMATS),
     "count": lambda t: parse_int(t.text, "the number of events", 1),
+    "step": _step,
     "ignore": lambda t: None,
     "outaddr": _out_address,
 }

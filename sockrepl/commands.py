@@ -248,7 +248,7 @@ _command("lesson", "lessons", "list the lessons, or start one", [P("topic", "wor
 _command("next", "lessons", "run the lesson's next step", runs="lesson", example="next")
 _command("back", "lessons", "go back one step (replays the lesson up to there)", runs="lesson", example="back")
 _command("reset", "lessons", "start the lesson again from a fresh session", runs="lesson", example="reset")
-_command("goto", "lessons", "replay the lesson up to step N", [P("step", "int")], runs="lesson", example="goto 3")
+_command("goto", "lessons", "replay the lesson up to step N", [P("step", "step")], runs="lesson", example="goto 3")
 _command("check", "lessons", "in an exercise: which parts of the goal hold, and why the others do not",
          runs="lesson", example="check")
 _command("hint", "lessons", "in an exercise: the next hint", runs="lesson", example="hint")

@@ -150,7 +150,8 @@ class LessonDriver:
     async def _goto(self, repl: LessonHost, command: Command) -> None:
         step, steps = command.args["step"], len(self.lesson.steps)
         if not 1 <= step <= steps:
-            repl.say(f"usage: goto N, with N from 1 to {steps}", "class:error")
+            repl.say(f"error: goto: no such step: this lesson's steps go from 1 to {steps}", "class:error")
+            repl.say("usage: goto STEP", "class:usage")
             return
         await self.replay(repl, step - 1)
 
