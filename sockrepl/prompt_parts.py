@@ -99,16 +99,20 @@ def toolbar(snapshot: Snapshot | None, mode: PanelMode, keys: list[tuple[str, st
     return join_lines([fit(line, width) for line in lines])
 
 
-def footer_keys(presenting: bool, in_lesson: bool, status: str, scratch: str) -> list[tuple[str, str, int]]:
-    """(key, what it does, priority: lower stays longer) for the footer; `status`: the lesson's step."""
+def footer_keys(presenting: bool, in_lesson: bool, status: str,
+                snapshot: Snapshot | None) -> list[tuple[str, str, int]]:
+    """(key, what it does, priority: lower stays longer) for the footer; `status`: the lesson's step.
+    Ctrl-C stays while the current process is blocked: it is then the one key that helps."""
+    current = snapshot.process(snapshot.current or "") if snapshot else None
+    needed = current is not None and current.blocked is not None and not current.stopped
     if presenting:
-        return [(" PgDn ", " next  ", 0), (" PgUp ", " back  ", 1), (" Ctrl-C ", " interrupt  ", 3),
+        return [(" PgDn ", " next  ", 0), (" PgUp ", " back  ", 1), (" Ctrl-C ", " interrupt  ", 0 if needed else 3),
                 (" Ctrl-D ", " quit  ", 2), ("", status + "  ", 0)]
-    keys = [(" F1 ", " help  ", 1), (" F2 ", " panel  ", 4), (" Ctrl-C ", " interrupt  ", 2),
+    keys = [(" F1 ", " help  ", 1), (" F2 ", " panel  ", 4), (" Ctrl-C ", " interrupt  ", 0 if needed else 2),
             (" Ctrl-D ", " quit  ", 1)]
     if in_lesson:
         keys += [(" Enter ", f" next step ({status})  ", 0)]
-    return [*keys, ("", f"scratch: {visible(scratch)}", 5)]
+    return [*keys, ("", f"scratch: {visible(snapshot.scratch if snapshot else '')}", 5)]
 
 
 def completion_context(snapshot: Snapshot | None, lessons: Callable[[], tuple[str, ...]]) -> Context:

@@ -92,8 +92,7 @@ class Repl(Transcript):
 
     def _toolbar(self):
         size = self.prompt.app.output.get_size()
-        keys = footer_keys(self.lesson.present, self.lesson.active, self.lesson.status(),
-                           self.snapshot.scratch if self.snapshot else "")
+        keys = footer_keys(self.lesson.present, self.lesson.active, self.lesson.status(), self.snapshot)
         return toolbar(self.snapshot, self.panel_mode, keys, size.columns, size.rows)
 
     def _toolbar_height(self) -> int:

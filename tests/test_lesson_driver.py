@@ -3,13 +3,11 @@
 import asyncio
 
 import pytest
-from conftest import Transcript
-from prompt_toolkit.output import DummyOutput
 
-from sockrepl.engine import Engine
 from sockrepl.lesson_driver import LessonDriver
 from sockrepl.lessons import load
-from sockrepl.repl import Repl, key_line
+from sockrepl.parser import parse
+from sockrepl.prompt_parts import footer_keys, key_line
 
 
 class Said:
@@ -27,34 +25,25 @@ class Said:
 def test_every_step_out_of_range_gets_the_same_answer(step):
     driver = LessonDriver(load("phone"))
     host = Said()
-    assert asyncio.run(driver.handle(host, f"goto {step}")) is True
+    asyncio.run(driver.run(host, parse(f"goto {step}")))
     steps = len(driver.lesson.steps)
     assert host.lines == [(f"error: goto: no such step: this lesson's steps go from 1 to {steps}", "class:error"),
                           ("usage: goto STEP", "class:usage")]
     assert driver.position == 0
 
 
-def footer(repl: Repl, width: int) -> str:
-    return "".join(text for _, text in key_line(repl._keys_shown(), width))
-
-
 @pytest.mark.parametrize("present", [False, True])
-def test_the_lesson_footer_keeps_ctrl_c_while_the_current_process_is_blocked(tmp_path, present):
-    typed = Transcript()
-    engine = Engine()
-    try:
-        repl = Repl(engine, engine.run_line(""), output=DummyOutput(), history_file=str(tmp_path / "history"),
-                    lesson=LessonDriver(load("phone"), present=present))
-        typed("spawn server", "socket AF_UNIX SOCK_STREAM", "bind 3 srv.sock", "listen 3 1")
-        repl.snapshot = typed.snapshot()
-        assert "Ctrl-C" not in footer(repl, 60)  # idle: the lesson's keys come first
-        typed("accept 3")
-        repl.snapshot = typed.snapshot()
-        assert repl.snapshot.process("server").blocked is not None
-        if present:
-            assert footer(repl, 60) == " PgDn  next   Ctrl-C  interrupt  phone: step 1/9  "
-        else:
-            assert footer(repl, 80) == " Ctrl-C  interrupt   Ctrl-D  quit   Enter  next step (phone: step 1/9)  "
-    finally:
-        engine.close()
-        typed.close()
+def test_the_lesson_footer_keeps_ctrl_c_while_the_current_process_is_blocked(typed, present):
+    status = LessonDriver(load("phone")).status()
+
+    def footer(width: int) -> str:
+        return "".join(text for _, text in key_line(footer_keys(present, True, status, typed.snapshot()), width))
+
+    typed("spawn server", "socket AF_UNIX SOCK_STREAM", "bind 3 srv.sock", "listen 3 1")
+    assert "Ctrl-C" not in footer(60)  # idle: the lesson's keys come first
+    typed("accept 3")
+    assert typed.snapshot().process("server").blocked is not None
+    if present:
+        assert footer(60) == " PgDn  next   Ctrl-C  interrupt  phone: step 1/9  "
+    else:
+        assert footer(80) == " Ctrl-C  interrupt   Ctrl-D  quit   Enter  next step (phone: step 1/9)  "
