@@ -32,6 +32,8 @@ def deliver(worker: Worker, signum: int) -> Effect | None:
         return "ignored"
     if caught:
         return "caught"
+    if signum in STOPS and was_stopped:  # the kernel has nothing more to do: it stays stopped
+        return "already"
     if signum in STOPS:
         _wait_state(worker, lambda state: procfs.is_stopped(state) or (
             state in ("S", "D") and not _pending(worker, bit)))

@@ -12,7 +12,7 @@ from sockrepl.protocol import Outcome  # a call's result is the worker's reply: 
 
 # the words a report is made of: what became of a call, of a signal; how loud a notice is; which view
 Phase = Literal["done", "unfinished", "resumed", "lost", "died"]
-Effect = Literal["stopped", "continued", "nothing", "ignored", "caught", "discarded"]
+Effect = Literal["stopped", "already", "continued", "nothing", "ignored", "caught", "discarded"]
 NoticeKind = Literal["info", "warn", "error"]
 ViewKind = Literal["state", "state-json", "ss", "ls", "help", "man", "timeline", "why", "export"]
 

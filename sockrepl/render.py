@@ -215,6 +215,7 @@ def signal_lines(event: SignalEvent) -> list[Fragments]:
     name = C.signal_name(event.signal)
     text = {
         "stopped": f"--- stopped by {name} ---",
+        "already": f"--- {name}: it was already stopped, nothing changes ---",
         "continued": f"--- {name}: continued ---",
         "nothing": f"--- {name}: it was not stopped, nothing changes ---",
         "ignored": f"--- {name} ignored ---",

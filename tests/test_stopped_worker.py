@@ -57,3 +57,15 @@ def test_a_worker_stopped_during_its_request_is_reported_and_finishes_when_conti
         assert not worker.sending and worker.pending is None
     finally:
         session.close()
+
+
+def test_a_second_stop_says_the_process_was_already_stopped(typed):
+    """The kernel does nothing new for a stop signal to a stopped process: the transcript says so."""
+    typed("spawn a")
+    said = typed("kill a SIGSTOP", "kill a SIGSTOP", "kill a SIGTSTP", "kill a SIGCONT", "kill a SIGCONT")
+    assert said == "\n".join([
+        "[a] --- stopped by SIGSTOP ---",
+        "[a] --- SIGSTOP: it was already stopped, nothing changes ---",
+        "[a] --- SIGTSTP: it was already stopped, nothing changes ---",
+        "[a] --- SIGCONT: continued ---",
+        "[a] --- SIGCONT: it was not stopped, nothing changes ---"])
