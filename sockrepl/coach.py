@@ -6,11 +6,12 @@ with the same evidence), so `why`, `check` and the ↳ notes never disagree.
 
 from dataclasses import dataclass, field
 
+from sockrepl.evidence import call_text
 from sockrepl.lesson_format import Exercise, Prediction
 from sockrepl.lessons import GoalPart
 from sockrepl.predictions import choices_line, said
 from sockrepl.textsafe import visible
-from sockrepl.why import explain_call, target
+from sockrepl.why import as_asked, explain_call, target
 
 Line = tuple[str, str]
 
@@ -44,7 +45,10 @@ def check_lines(parts: list[GoalPart], snapshot, history) -> list[Line]:
         lines.append((f"✗ {visible(part.text)} — not yet: the kernel says {visible(part.kernel_says)}", "class:warn"))
         record = target(history, part.process) if part.process else None
         reasons = explain_call(record, snapshot, history) if record else []
-        if reasons:
+        if record and record.outcome and reasons == [as_asked(record)]:  # fine: the goal lacks a call not made yet
+            lines.append((f"    ↳ {visible(part.process or '')}'s last call, {call_text(record)}, returned "
+                          f"{record.outcome.ret} as asked: what the goal needs is a call not made yet", "class:dim"))
+        elif reasons:
             evidence = f" ({reasons[0].evidence})" if reasons[0].evidence else ""
             lines.append((f"    ↳ {visible(part.process or '')}: {visible(reasons[0].claim)}{visible(evidence)}",
                           "class:dim"))

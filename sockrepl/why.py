@@ -253,8 +253,14 @@ def _returned(record: CallRecord, snapshot: Snapshot, history) -> list[Reason]:
                 Reason("A blocked send returns what it has sent when its wait ends early: the other side "
                        "closed, or a signal came. The rest was never sent."),
                 *hung_up_by(record, history, ENDS_WRITING)]
-    return [Reason(f"{call_text(record)} returned {outcome.ret}, as asked: nothing to explain.",
-                   f"#{record.seq}: = {outcome.ret}", "session")]
+    return [as_asked(record)]
+
+
+def as_asked(record: CallRecord) -> Reason:
+    """The answer for a call that did what it was asked, with nothing more to say (`check` words it its own way)."""
+    ret = record.outcome.ret if record.outcome else None
+    return Reason(f"{call_text(record)} returned {ret}, as asked: nothing to explain.", f"#{record.seq}: = {ret}",
+                  "session")
 
 
 def _connected(record: CallRecord, view: FdView | None) -> list[Reason]:

@@ -118,3 +118,17 @@ def test_a_prediction_naming_no_detail_is_right_whatever_the_detail():
     assert right(Answer("e"), Answer("e", "EPIPE"))
     assert not right(Answer("e", "EAGAIN"), Answer("e", "EPIPE"))
     assert not right(Answer("r"), Answer("b"))
+
+
+def test_check_under_a_missing_part_whose_last_call_went_as_asked(typed):
+    """`check`: a part not met, and its process's last call succeeded plainly: no `why` "nothing to explain"."""
+    from sockrepl.coach import check_lines
+    from sockrepl.lessons import GoalPart
+
+    typed("spawn c3", "socket AF_UNIX SOCK_STREAM")
+    session = typed.session
+    part = GoalPart("c3: blocked=connect", False, "blocked=no", "c3")
+    assert check_lines([part], session.snapshot(), session.history) == [
+        ("✗ c3: blocked=connect — not yet: the kernel says blocked=no", "class:warn"),
+        ("    ↳ c3's last call, socket(), returned 3 as asked: what the goal needs is a call not made yet",
+         "class:dim")]
