@@ -73,8 +73,9 @@ class Passed(NamedTuple):
 class Address(NamedTuple):
     """An address the kernel returned (accept, getsockname, getpeername, recvfrom's sender)."""
 
-    addr: bytes | None  # sun_path as returned; None when the kernel filled in the family only
-    addrlen: int
+    addr: bytes | None  # AF_UNIX: sun_path as returned, None when the kernel filled in the family only;
+    addrlen: int        # another family (an AF_INET socket's): the bytes after sa_family
+    family: int = 1     # sa_family as the kernel wrote it (AF_UNIX = 1)
 
 
 class Received(NamedTuple):

@@ -1,12 +1,18 @@
-"""strace's quoting: bytes as C strings, AF_UNIX addresses as `{sa_family=AF_UNIX, sun_path=...}`,
-and a call's result as it follows ` = `.
+"""strace's quoting: bytes as C strings, AF_UNIX addresses as `{sa_family=AF_UNIX, sun_path=...}` (and the
+AF_INET or AF_INET6 address the kernel returns for such a socket, as strace prints it), and a call's result
+as it follows ` = `.
 
 Pure. Shared by the transcript (render.py) and the timeline.
 """
 
+import socket
+import struct
+
 from sockrepl import constants as C
 from sockrepl.protocol import Outcome, Previous
 
+AF_UNIX, AF_INET, AF_INET6 = 1, 2, 10  # Linux's numbers: the kernel's, whatever the machine
+FAMILIES = {AF_UNIX: "AF_UNIX", AF_INET: "AF_INET", AF_INET6: "AF_INET6"}
 STRSIZE = 32  # strace's default -s: longer strings end in `...`
 _ESCAPES = {9: "\\t", 10: "\\n", 11: "\\v", 12: "\\f", 13: "\\r", 34: '\\"', 92: "\\\\"}
 
@@ -33,7 +39,19 @@ def sun_path(path: bytes) -> str:
     return c_string(path, None)
 
 
-def sockaddr(path: bytes | None) -> str:
+def sockaddr(path: bytes | None, family: int = AF_UNIX) -> str:
+    """A sockaddr as strace prints it; `path`: sun_path, or for another family the bytes after sa_family."""
+    if family == AF_INET and path is not None and len(path) >= 6:
+        port, host = int.from_bytes(path[:2], "big"), ".".join(map(str, path[2:6]))
+        return f'{{sa_family=AF_INET, sin_port=htons({port}), sin_addr=inet_addr("{host}")}}'
+    if family == AF_INET6 and path is not None and len(path) >= 26:
+        port, flow = int.from_bytes(path[:2], "big"), int.from_bytes(path[2:6], "big")
+        host, scope = socket.inet_ntop(socket.AF_INET6, path[6:22]), struct.unpack("=I", path[22:26])[0]
+        return (f"{{sa_family=AF_INET6, sin6_port=htons({port}), sin6_flowinfo=htonl({flow}), "
+                f'inet_pton(AF_INET6, "{host}", &sin6_addr), sin6_scope_id={scope}}}')
+    if family != AF_UNIX:
+        name = FAMILIES.get(family, str(family))
+        return f"{{sa_family={name}, sa_data={c_string(path or b'', None)}}}"
     if path is None:
         return "{sa_family=AF_UNIX}"
     return "{sa_family=AF_UNIX, sun_path=" + sun_path(path) + "}"

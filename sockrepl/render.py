@@ -46,7 +46,7 @@ def _addr_out(outcome: Outcome | None) -> str:
     address = out.source if isinstance(out, Received) else out
     if not isinstance(address, Address):
         return "addr, addrlen"
-    shown = "{}" if address.addrlen == 0 else sockaddr(address.addr)
+    shown = "{}" if address.addrlen == 0 else sockaddr(address.addr, address.family)
     return f"{shown}, [{SOCKADDR_UN_SIZE} => {address.addrlen}]"
 
 

@@ -103,6 +103,8 @@ def returned_address(buf, length, ret):
     """What the kernel wrote into an address buffer, if there was one and the call did not fail."""
     if buf is None or ret == -1:
         return None
+    if length.value >= 2 and (family := struct.unpack_from("=H", buf)[0]) != socket.AF_UNIX:
+        return Address(bytes(buf[2:length.value]), length.value, family)
     return Address(unpack_sockaddr(buf, length.value), length.value)
 
 

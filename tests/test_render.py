@@ -2,6 +2,7 @@
 
 import dataclasses
 import os
+import socket
 
 import pytest
 
@@ -14,7 +15,7 @@ from sockrepl.panel import panel_lines
 from sockrepl.parser import parse
 from sockrepl.procfs import FdTarget, TaskState
 from sockrepl.protocol import Address, Option, Pair, Passed, Previous, Received, Status
-from sockrepl.quoting import c_string
+from sockrepl.quoting import c_string, sockaddr
 from sockrepl.render import event_lines, plain
 from sockrepl.state import ProcessFacts, build
 
@@ -272,3 +273,24 @@ def test_a_queued_current_client_keeps_the_listener_and_its_queue_in_view():
     assert lines[0].startswith("  server") and "pending 2/1" in lines[1]
     assert any(line.startswith("▸ c1") for line in lines) and any("(queued)" in line for line in lines)
     assert all(cells(line) <= 60 for line in lines)
+
+
+def test_getsockname_prints_the_family_the_kernel_returned(typed):
+    """An AF_INET socket's name is a sockaddr_in (16 bytes), as Python's getsockname and strace read it."""
+    witness = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    with witness:
+        assert witness.getsockname() == ("0.0.0.0", 0)
+    typed("spawn a", "socket AF_INET SOCK_STREAM")
+    assert typed("getsockname 3") == ('[a] getsockname(3, {sa_family=AF_INET, sin_port=htons(0), '
+                                      'sin_addr=inet_addr("0.0.0.0")}, [110 => 16]) = 0')
+    if socket.has_ipv6 and "= 4" in typed("socket AF_INET6 SOCK_STREAM"):
+        assert typed("getsockname 4") == ('[a] getsockname(4, {sa_family=AF_INET6, sin6_port=htons(0), '
+                                          'sin6_flowinfo=htonl(0), inet_pton(AF_INET6, "::", &sin6_addr), '
+                                          'sin6_scope_id=0}, [110 => 28]) = 0')
+
+
+def test_an_inet_address_is_quoted_as_strace_quotes_it():
+    """strace: getpeername(3, {sa_family=AF_INET, sin_port=htons(9), sin_addr=inet_addr("127.0.0.1")}, [16])."""
+    assert sockaddr(bytes([0, 9, 127, 0, 0, 1]) + bytes(8), 2) == \
+        '{sa_family=AF_INET, sin_port=htons(9), sin_addr=inet_addr("127.0.0.1")}'
+    assert sockaddr(b"\x01\x02", 16) == '{sa_family=16, sa_data="\\1\\2"}'
