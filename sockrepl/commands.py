@@ -62,6 +62,9 @@ class Param:
         return self.default is not REQUIRED
 
     def usage(self) -> str:
+        """`NAME` or `[NAME]`; nothing for a parameter the one before it names with it (why's `[fd N]`)."""
+        if self.label == "":
+            return ""
         text = self.label or self.name.upper()
         if self.kind == "names":
             text += "..."
@@ -222,7 +225,7 @@ _command("state", "inspection", "print the state panel (--json: one line of JSON
          options={"--json": None}, runs="session", example="state")
 _command("ss", "inspection", "the kernel's view of the session's sockets, like ss -xap", runs="session", example="ss")
 _command("why", "inspection", "why the last call blocked, failed or surprised: the reasons, with the kernel's evidence",
-         [P("name", "name", None), P("keyword", "word", None, label="fd"), P("fd", "fd", None, label="N")],
+         [P("name", "name", None), P("keyword", "word", None, label="fd N"), P("fd", "fd", None, label="")],
          runs="process", example="why c3", check=check_why, details=(
              "Explains the current process's last call (why NAME: NAME's; why NAME fd N: its last call on fd N): "
              "why it blocked, failed, or returned something surprising, and what would change it.",

@@ -311,7 +311,7 @@ def test_help_and_man_why_and_a_stopped_process():
     result = run_sockrepl("help why\nman why\nspawn s\ns: socket AF_UNIX SOCK_STREAM\ns: bind 3 x.sock\n"
                           "s: listen 3 1\ns: accept 3\nkill s SIGSTOP\nwhy\n")
     lines = result.stdout.decode().splitlines()
-    assert lines[1] == "why [NAME] [fd] [N]" and lines.count("why [NAME] [fd] [N]") == 2  # man why: the same entry
+    assert lines[1] == "why [NAME] [fd N]" and lines.count("why [NAME] [fd N]") == 2  # man why: the same entry
     assert "  example: why c3" in lines
     assert any(line.startswith("  Each claim is followed by its evidence") for line in lines)
     assert "s is blocked in accept(3): nobody has called yet." in lines
