@@ -5,6 +5,7 @@ understands; the panel prints them beside the technical state, `state --json`
 beside the facts. The snapshot holds only the facts.
 """
 
+from sockrepl.commands import RECEIVES
 from sockrepl.state import Blocked, FdView
 
 PHONE = "☎"
@@ -41,7 +42,7 @@ def phone(state: str, pending: int = 0, accepted: bool = True, blocked: str | No
 
 def mail(state: str, unread: int | None = None, blocked: str | None = None) -> str:
     """Datagram sockets: the mail analogy of the slides."""
-    if blocked in ("recvfrom", "recv", "read"):
+    if blocked in RECEIVES:
         box = "checking the mailbox, waiting for a letter"
     elif state == "CONNECTED":
         box = "a mailbox that posts to one address"
@@ -62,7 +63,7 @@ SHORT_PHONE = {
 def short_label(socket_type: str, state: str, **facts) -> str:
     """Two or three words, for a narrow screen."""
     if socket_type == "DGRAM":
-        if facts.get("blocked") in ("recvfrom", "recv", "read"):
+        if facts.get("blocked") in RECEIVES:
             return f"{MAIL} waiting for mail"
         return f"{MAIL} letters waiting" if facts.get("unread") else f"{MAIL} mailbox"
     if state == "LISTEN":

@@ -9,11 +9,9 @@ changed, and readers get a tuple, never the list itself. No I/O here.
 
 from dataclasses import dataclass
 
-from sockrepl.commands import Command
+from sockrepl.commands import SENDS, Command
 from sockrepl.events import CallEvent, ExitEvent, Outcome, Phase
 from sockrepl.protocol import Pair
-
-SENDS = ("send", "write", "sendto")
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,8 @@ from sockrepl.arguments import (
 )
 
 MAX_PROCESSES = 32
+SENDS = ("send", "write", "sendto")  # the calls that hand data to the kernel
+RECEIVES = ("recv", "read", "recvfrom")  # the calls that take data from it
 REQUIRED = object()
 
 Runs = Literal["call", "process", "session", "lesson", "screen", "leave"]

@@ -8,7 +8,7 @@ ENOTCONN. Pure data: a call-specific table, then one line per errno.
 """
 
 from sockrepl import constants as C
-from sockrepl.commands import Command
+from sockrepl.commands import RECEIVES, Command
 from sockrepl.events import Outcome
 from sockrepl.protocol import Received
 
@@ -192,7 +192,7 @@ def notes(command: Command, outcome: Outcome) -> list[str]:
         abstract = command.args.get("addr", b"").startswith(b"\0")
         text = explain(command.name, C.ERRNO_NAMES.get(outcome.errno, ""), abstract)
         return [text] if text else []
-    if command.name in ("recv", "read", "recvfrom"):
+    if command.name in RECEIVES:
         return _receive_notes(command, outcome)
     return []
 

@@ -9,9 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sockrepl import constants as C
-from sockrepl.commands import Command
-
-SENDING = ("send", "write", "sendto")
+from sockrepl.commands import SENDS, Command
 
 
 @dataclass(frozen=True)
@@ -26,7 +24,7 @@ class Limits:
             option = C.name_of(command.args["optname"], C.SOCKOPTS)
             return (f"a lesson may set {option} up to {self.socket_buffer} bytes, not {command.args['value']}",
                     "lessons are bounded so that opening one from anyone is cheap (README: lessons safety)")
-        if command.name in SENDING and sent + len(command.args["data"]) > self.bytes_sent:
+        if command.name in SENDS and sent + len(command.args["data"]) > self.bytes_sent:
             return (f"a lesson may send {self.bytes_sent} bytes in all; it has sent {sent}, "
                     f"and this call would add {len(command.args['data'])}",
                     "lessons are bounded so that opening one from anyone is cheap (README: lessons safety)")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sockrepl import callsite, kernel, procfs
 from sockrepl import constants as C
-from sockrepl.commands import MAX_PROCESSES, Command
+from sockrepl.commands import MAX_PROCESSES, SENDS, Command
 from sockrepl.delivery import deliver
 from sockrepl.events import (
     CallEvent,
@@ -33,7 +33,7 @@ from sockrepl.events import (
     SpawnEvent,
     UsageError,
 )
-from sockrepl.limits import SENDING, Limits
+from sockrepl.limits import Limits
 from sockrepl.process import Namespace, Reply, Worker, WorkerGone, make_namespace, start_workers
 from sockrepl.protocol import Internal, Request
 from sockrepl.settle import SETTLE_SECONDS, await_call, push, released
@@ -219,7 +219,7 @@ class Processes:
         bounded = self.limits.refusal(command, self.sent) if self.limits else None
         if bounded:
             return [UsageError(bounded[0], hint=bounded[1])]
-        if command.name in SENDING:
+        if command.name in SENDS:
             self.sent += len(command.args["data"])
         if command.name == "chmod" and _is_dir(command.args["path"], self.scratch):
             return [UsageError("chmod on the scratch directory itself is refused: it stays private (0700), "

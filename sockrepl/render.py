@@ -7,7 +7,7 @@ natively; `plain()` joins the text for batch mode. Pure: no I/O, no rich.
 import stat
 
 from sockrepl import constants as C
-from sockrepl.commands import Command
+from sockrepl.commands import RECEIVES, Command
 from sockrepl.events import (
     CallEvent,
     ExitEvent,
@@ -81,7 +81,7 @@ def call_parts(command: Command, outcome: Outcome | None) -> tuple[str, str]:
     if name == "sendto":
         flags = C.flag_names(a["flags"], C.MSG_FLAGS)
         return f"{a['fd']}, {c_string(a['data'])}, {len(a['data'])}, {flags}, {_addr_in(command, outcome)}", ""
-    if name in ("recv", "read", "recvfrom"):
+    if name in RECEIVES:
         tail = f"{_received(outcome)}, {a['size']}"
         if name != "read":
             tail += f", {C.flag_names(a['flags'], C.MSG_FLAGS)}"

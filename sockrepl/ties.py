@@ -14,13 +14,12 @@ from dataclasses import dataclass
 
 from sockrepl import constants as C
 from sockrepl.calllog import CallRecord, ExitRecord, Record
+from sockrepl.commands import RECEIVES, SENDS
 from sockrepl.protocol import Received
 from sockrepl.state import Snapshot
 
 STREAM = C.SOCKET_TYPES["SOCK_STREAM"]
 TYPE_MASK = 0xF
-READS = ("recv", "read", "recvfrom")
-WRITES = ("send", "write", "sendto")
 
 
 @dataclass(frozen=True)
@@ -53,7 +52,7 @@ def ties(records: tuple[Record, ...], snapshot: Snapshot | None = None) -> tuple
             continue
         outcome, name = record.outcome, record.command.name
         if outcome is None or record.phase in ("unfinished", "lost"):
-            if record.phase == "died" and name in WRITES and record.inode in hangups:
+            if record.phase == "died" and name in SENDS and record.inode in hangups:
                 found.append(Tie(hangups[record.inode], record.seq, record.process, "SIGPIPE"))
             continue
         _learn_kinds(record, kinds)
@@ -65,12 +64,12 @@ def ties(records: tuple[Record, ...], snapshot: Snapshot | None = None) -> tuple
         elif name == "accept" and record.peer in connects:
             accepted.add(record.peer)
             found.append(Tie(connects[record.peer], record.seq, record.process))
-        elif name in WRITES and record.peer and outcome.ret > 0:
+        elif name in SENDS and record.peer and outcome.ret > 0:
             if kinds.get(record.inode or 0, STREAM) == STREAM:
                 streams.setdefault(record.peer, deque()).append([record.seq, outcome.ret])
             else:
                 messages.setdefault(record.peer, deque()).append(record.seq)
-        elif name in READS and record.inode:
+        elif name in RECEIVES and record.inode:
             found += _received(record, streams, messages, hangups)
         elif name in ("close", "shutdown") and record.inode:
             _hang_up(record, hangups, resets, closed)

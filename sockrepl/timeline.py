@@ -13,7 +13,7 @@ from wcwidth import wcwidth
 
 from sockrepl import constants as C
 from sockrepl.calllog import ExitRecord, Record
-from sockrepl.commands import Command
+from sockrepl.commands import RECEIVES, Command
 from sockrepl.events import Outcome
 from sockrepl.protocol import Pair, Received
 from sockrepl.quoting import c_string, result_text, sun_path
@@ -60,7 +60,7 @@ def _short_args(command: Command, outcome: Outcome | None, data: int) -> list[st
         return [*fd, c_string(a["data"], data)]
     if name == "sendto":
         return [*fd, c_string(a["data"], data), sun_path(a["addr"]) if a["addr"] else '""']
-    if name in ("recv", "read", "recvfrom"):
+    if name in RECEIVES:
         got = outcome.out.data if outcome is not None and isinstance(outcome.out, Received) else None
         return fd + ([c_string(got, data)] if got else [])
     if name == "shutdown":

@@ -7,6 +7,7 @@ why.py can say the same thing of a retry.
 """
 
 from sockrepl.calllog import CallRecord
+from sockrepl.commands import RECEIVES, SENDS
 from sockrepl.evidence import Reason, address_of, diag_text, holder_of, listener_at, typed_line
 from sockrepl.state import FdView, Snapshot
 from sockrepl.textsafe import visible
@@ -22,11 +23,11 @@ def waiting(record: CallRecord, snapshot: Snapshot, history) -> list[Reason]:
         return _wait_accept(record, view)
     if name == "connect":
         return _wait_connect(record, snapshot)
-    if name in ("recv", "read", "recvfrom"):
+    if name in RECEIVES:
         if view is not None and view.type == "DGRAM":
             return _wait_mail(record, view)
         return _wait_data(record, view, snapshot, history)
-    if name in ("send", "write", "sendto"):
+    if name in SENDS:
         return _wait_room(record, view, snapshot)
     return [Reason("it waits for the kernel.")]
 

@@ -12,6 +12,7 @@ call waits for is told by waits.py.
 
 from sockrepl import constants as C
 from sockrepl.calllog import CallRecord, ExitRecord, Record, created_fds
+from sockrepl.commands import RECEIVES, SENDS
 from sockrepl.evidence import (
     ENDS_READING,
     ENDS_WRITING,
@@ -138,7 +139,7 @@ def _failed(record: CallRecord, snapshot: Snapshot, history) -> list[Reason]:
         return [*reasons, _wrong_socket(name, view)]
     if name in ("send", "write") and errno == "EPIPE":
         return reasons + own_shutdown(record, history) + hung_up_by(record, history, ENDS_WRITING)
-    if errno == "ENOTCONN" and name in ("send", "write", "sendto"):
+    if errno == "ENOTCONN" and name in SENDS:
         return reasons + _no_return_address(record, history)
     return reasons
 
@@ -233,7 +234,7 @@ def _returned(record: CallRecord, snapshot: Snapshot, history) -> list[Reason]:
     said = notes(record.command, outcome)
     if name == "connect":
         return _connected(record, view)
-    if name in ("recv", "read", "recvfrom") and said:
+    if name in RECEIVES and said:
         reasons = [Reason(f"{call_text(record)} returned {outcome.ret}: {said[0]}.", f"#{record.seq}: = {outcome.ret}",
                           "session")]
         full = outcome.out.datagram_len if isinstance(outcome.out, Received) else None
