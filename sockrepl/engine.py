@@ -88,11 +88,12 @@ class Engine:
 
         return LineRun(events, self.submit(job))
 
-    def reset(self, limits: Limits | None = None, private_network: bool = False) -> list:
-        """A fresh session in place of the current one (a lesson's: with its limits and network); call it from a job."""
-        events = self.session.close()
+    def reset(self, limits: Limits | None = None, private_network: bool = False) -> Session:
+        """A fresh session in place of the current one (a lesson's: with its limits and network); call it
+        from a job. The old one is closed (what its cleanup reports is not shown: the lesson starts over)."""
+        self.session.close()
         self.session = Session(interactive=True, limits=limits, private_network=private_network)
-        return events
+        return self.session
 
     def interrupt_wait(self) -> None:
         """Ctrl-C or a signal to leave: a `wait` running now (or later, until `arm_wait`) returns at once."""

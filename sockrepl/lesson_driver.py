@@ -186,8 +186,8 @@ class LessonDriver:
 
         def fresh_session(_old) -> tuple[str, bool]:
             """On the engine thread: a new session, its scratch directory, and whether its network is private."""
-            repl.engine.reset(LESSON, private_network=True)
-            return str(repl.engine.session.scratch), repl.engine.session.namespace is not None
+            fresh = repl.engine.reset(LESSON, private_network=True)
+            return str(fresh.scratch), fresh.namespace is not None
 
         where, private = await asyncio.wrap_future(repl.engine.submit(fresh_session))
         scratch = visible(where)
