@@ -1,9 +1,10 @@
 """`sockrepl run FILE` / `sockrepl run -`: the same commands without a terminal.
 
-Prints the transcript one flushed line per event. Exit status, one meaning each:
-0 every line ran (a syscall error is a result, not a failure); 1 a well-formed
-command was refused (its process blocked or stopped, no such process...);
-2 a line was malformed (or FILE unreadable); 128+N a signal N stopped the run.
+Prints the transcript as it goes, flushed after each event; `exit` ends the script.
+Exit status, one meaning each: 0 every line ran (a syscall error is a result, not a
+failure); 1 a well-formed command was refused (its process blocked or stopped, no
+such process...); 2 a line was malformed (or FILE unreadable); 128+N a signal N
+stopped the run (lifecycle.py's statuses, such as 74 for lost output, come on top).
 Neither prompt_toolkit nor rich here: colours, when asked for, are theme.ansi's escapes.
 """
 
