@@ -17,13 +17,13 @@ from sockrepl.arguments import EXPORT_FORMATS
 from sockrepl.commands import REGISTRY, Command
 from sockrepl.events import UsageError
 from sockrepl.export import carried_out
-from sockrepl.lifecycle import EXIT_READER_GONE, OutputLost, Stop, StopOnSignal, crash_report
+from sockrepl.lifecycle import EXIT_FAILED, EXIT_READER_GONE, EXIT_USAGE, OutputLost, Stop, StopOnSignal, crash_report
 from sockrepl.parser import ParseError, parse
 from sockrepl.render import event_lines, plain
 from sockrepl.session import FIRST_PROCESS, Session, refusal
 from sockrepl.textsafe import visible
 
-REFUSED, MALFORMED = 1, 2
+REFUSED, MALFORMED = EXIT_FAILED, EXIT_USAGE  # lifecycle.py gives each status its one meaning
 
 
 def _may_export(source: BinaryIO) -> bool:

@@ -21,7 +21,7 @@ from sockrepl.events import Notice
 from sockrepl.textsafe import escape_unencodable, visible
 
 EXIT_OK = 0
-EXIT_FAILED = 1          # lesson --check: a lesson failed
+EXIT_FAILED = 1          # sockrepl run: a command was refused; lesson --check: a lesson failed
 EXIT_USAGE = 2           # a malformed line or argument; no terminal for the REPL
 EXIT_INTERNAL = 70       # a bug of sockrepl's (EX_SOFTWARE)
 EXIT_NO_RESOURCES = 71   # the system refused a process or a thread (EX_OSERR)
