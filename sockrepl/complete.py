@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 
 from sockrepl import constants as C
-from sockrepl.commands import ALIASES, GROUPS, REGISTRY, Param
+from sockrepl.commands import ALIASES, GROUPS, IN_A_PROCESS, REGISTRY, Param
 
 WORD_BREAK = re.compile(r"[\s,()|]")
 PREFIX = re.compile(r"^\s*([A-Za-z_][\w.-]*)\s*[:>]\s+")
@@ -72,7 +72,9 @@ def suggest(text: str, context: Context) -> list[Suggestion]:
 
 
 def _first_word(word: str, start: int, context: Context, with_processes: bool) -> list[Suggestion]:
-    found = [Suggestion(name, start, spec.summary) for name, spec in REGISTRY.items() if name.startswith(word)]
+    """A command's name (after a `NAME:` prefix, only those that run in a process), or a prefix."""
+    found = [Suggestion(name, start, spec.summary) for name, spec in REGISTRY.items()
+             if name.startswith(word) and (with_processes or spec.runs in IN_A_PROCESS)]
     if with_processes:
         found += [Suggestion(f"{p}:", start, "run one command in this process")
                   for p in context.processes if p.startswith(word)]

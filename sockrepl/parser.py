@@ -48,9 +48,17 @@ def parse(line: str) -> Command | None:
         args = _bind_args(spec, split)
         if spec.check:
             spec.check(args)
+        _one_process(name, split.process, args.get("name"))
     except SyntaxProblem as problem:
         raise ParseError(f"{name}: {problem.message}", _usage_for(spec, split.c_form), problem.hint, name) from None
     return Command(name, args, split.process, line.strip(), split.c_form, split.assigned)
+
+
+def _one_process(name: str, prefix: str | None, named: str | None) -> None:
+    """`a: wait b` names two processes: which one it meant is not for sockrepl to guess."""
+    if prefix is not None and named is not None and named != prefix:
+        raise SyntaxProblem(f"the `{visible(prefix)}:` prefix and NAME {visible(named)} name two processes",
+                            f"name it once: {name} {visible(named)}, or {visible(prefix)}: {name}")
 
 
 def _usage_for(spec: Spec, c_form: bool) -> str:

@@ -15,6 +15,9 @@ CASES = [
     ("close ", ["3", "4"]),
     ("client: close ", ["3"]),
     ("client> read ", ["3"]),
+    ("client: w", ["wait", "write", "why"]),
+    ("client: e", []),  # export, exit: sockrepl's own, refused after a prefix
+    ("client: p", []),  # ps, panel
     ("bind 3 ", ["srv.sock"]),
     ("connect(3, ", ["srv.sock"]),
     ("socket AF", ["AF_UNIX", "AF_LOCAL", "AF_INET", "AF_INET6"]),

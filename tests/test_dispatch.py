@@ -56,8 +56,21 @@ def test_a_process_prefix_on_a_command_that_runs_in_no_process_is_refused(name):
 
 @pytest.mark.parametrize("name", sorted(names_that_run("call", "process")))
 def test_a_process_prefix_picks_the_process_of_a_call_or_a_process_command(name):
-    command = parse(f"p1: {REGISTRY[name].example}")
-    assert command is not None and command.process == "p1"
+    example = REGISTRY[name].example
+    process = parse(example).args.get("name") or "p1"  # `interrupt server`: the prefix may only repeat it
+    command = parse(f"{process}: {example}")
+    assert command is not None and command.process == process
+
+
+@pytest.mark.parametrize("line", ["a: wait b", "a: why b fd 3", "a: interrupt b", "a: signal b SIGPIPE ignore"])
+def test_a_prefix_and_a_name_that_differ_are_refused(line):
+    """`a: wait b` waited for b, the prefix silently dropped."""
+    with pytest.raises(ParseError) as caught:
+        parse(line)
+    name = line.split()[1]
+    assert caught.value.message == f"{name}: the `a:` prefix and NAME b name two processes"
+    assert caught.value.hint == f"name it once: {name} b, or a: {name}"
+    assert parse(line.replace("a: ", "b: ")).process == "b"
 
 
 def test_a_script_refuses_a_prefix_on_help_timeline_and_the_other_sessions_commands():
