@@ -14,36 +14,37 @@ import sys
 from typing import BinaryIO, TextIO
 
 from sockrepl.arguments import EXPORT_FORMATS
-from sockrepl.commands import REGISTRY, Command
+from sockrepl.commands import ALIASES, REGISTRY, Command
 from sockrepl.events import UsageError
 from sockrepl.export import carried_out
 from sockrepl.lifecycle import EXIT_FAILED, EXIT_READER_GONE, EXIT_USAGE, OutputLost, Stop, StopOnSignal, crash_report
 from sockrepl.parser import ParseError, parse
 from sockrepl.render import event_lines, plain
-from sockrepl.session import FIRST_PROCESS, Session, refusal
+from sockrepl.session import EVERYTHING, FIRST_PROCESS, RECALLS, Recording, Session, recording_for, refusal
 from sockrepl.textsafe import visible
 
 REFUSED, MALFORMED = EXIT_FAILED, EXIT_USAGE  # lifecycle.py gives each status its one meaning
+RECALL_WORDS = [word.encode() for word in (*RECALLS, *(a for a, name in ALIASES.items() if name in RECALLS))]
 
 
-def _may_export(source: BinaryIO) -> bool:
-    """Whether the script has an `export` line: then a snapshot follows each command, for the exported
-    lesson's `?` checks; it costs more than most commands, so only then. A pipe cannot be read ahead: it may."""
+def _recording(source: BinaryIO, export: Command | None) -> Recording:
+    """What the script can ask for later (session.RECALLS: timeline, why, export), read ahead of the run:
+    the session reads the kernel at each command only for that. A pipe cannot be read ahead: everything."""
     if not source.seekable():
-        return True
+        return EVERYTHING
     start = source.tell()
     try:
-        return any(b"export" in raw and _is_export(raw) for raw in source)
+        commands = [_command_in(raw) for raw in source if any(word in raw for word in RECALL_WORDS)]
     finally:
         source.seek(start)
+    return recording_for([c.name for c in [*commands, export] if c is not None])
 
 
-def _is_export(raw: bytes) -> bool:
+def _command_in(raw: bytes) -> Command | None:
     try:
-        command = parse(raw.decode("utf-8", "surrogateescape").rstrip("\r\n"))
+        return parse(raw.decode("utf-8", "surrogateescape").rstrip("\r\n"))
     except ParseError:
-        return False
-    return command is not None and command.name == "export"
+        return None
 
 
 def run_script(source: BinaryIO, out: TextIO, color: bool = False, width: int = 100,
@@ -64,7 +65,7 @@ def run_script(source: BinaryIO, out: TextIO, color: bool = False, width: int = 
 
     stop = StopOnSignal()
     session = Session()
-    session.keep_states = export is not None or _may_export(source)
+    session.recording = _recording(source, export)
     status = 0
     try:
         stop.arm()

@@ -46,10 +46,15 @@ def at_start(pid: int, command: Command, scratch: Path, net: kernel.NetView = ke
     return Site(inode, sock.peer or None, sock.icons)
 
 
-def accepted_peer(inode: int, net: kernel.NetView = kernel.HOST) -> int | None:
-    """The caller's socket an accepted socket is connected to (the kernel's UNIX_DIAG_PEER)."""
-    sock = kernel.read_unix_socket(inode, net)
-    return sock.peer or None if sock else None
+def at_return(pid: int, command: Command, fds: tuple[int, ...], net: kernel.NetView = kernel.HOST
+              ) -> tuple[tuple[int, ...], int | None]:
+    """Read as the call returns: the sockets its new `fds` name (0: not a socket), and for accept the
+    caller's socket the accepted one is connected to (the kernel's UNIX_DIAG_PEER)."""
+    sockets = tuple(procfs.socket_inode(pid, fd) or 0 for fd in fds)
+    if command.name != "accept" or not sockets or not sockets[0]:
+        return sockets, None
+    sock = kernel.read_unix_socket(sockets[0], net)
+    return sockets, sock.peer or None if sock else None
 
 
 def _bound_to(address: bytes, table: kernel.SocketTable, scratch: Path) -> int | None:

@@ -16,8 +16,8 @@ import threading
 import time
 from pathlib import Path
 
-from sockrepl import callsite, kernel, procfs
 from sockrepl import constants as C
+from sockrepl import kernel, procfs
 from sockrepl.commands import MAX_PROCESSES, SENDS, Command
 from sockrepl.delivery import deliver
 from sockrepl.events import (
@@ -53,7 +53,6 @@ class Processes:
         self.departed: dict[str, str] = {}
         self.current: str | None = None
         self.created_files: Created = {}  # the socket files its binds made (socket_files.py)
-        self._sites: dict[str, callsite.Site] = {}  # a process's call in flight: the sockets it named
         self.cancel_wait = threading.Event()  # set by an interactive front end's Ctrl-C during `wait`
 
     def _end_all(self) -> list[Event]:
@@ -225,7 +224,6 @@ class Processes:
             return [UsageError("chmod on the scratch directory itself is refused: it stays private (0700), "
                                "and sockrepl must be able to remove it when you leave",
                                hint="chmod a socket file in it instead, e.g. chmod srv.sock 0500")]
-        self._sites[worker.name] = callsite.at_start(worker.pid, command, self.scratch, self.net)
         return self._run_call(worker, command)
 
     def _run_call(self, worker: Worker, command: Command) -> list[Event]:

@@ -12,11 +12,11 @@ and watches `watch_fds()` for results that arrive on their own.
 
 import os
 import signal
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from sockrepl import callsite, procfs
+from sockrepl import callsite
 from sockrepl.calllog import CallLog, Record, created_fds
 from sockrepl.commands import (
     FRONT_END_COMMANDS,
@@ -38,7 +38,7 @@ from sockrepl.holders import Holders
 from sockrepl.lifecycle import ENDING_SIGNALS
 from sockrepl.limits import Limits
 from sockrepl.parser import ParseError, parse
-from sockrepl.process import with_replies
+from sockrepl.process import Worker, with_replies
 from sockrepl.processes import Processes
 from sockrepl.state import ExportJob, Snapshot, TimelineView, Typed, file_listing, take_snapshot
 from sockrepl.why import explain_call, target
@@ -48,6 +48,27 @@ FIRST_PROCESS = "p1"  # the REPL and `sockrepl run` start with one process ready
 DEFAULT_EXPORT = {"lesson": "sockrepl-lesson.md", "mermaid": "sockrepl-session.mmd", "html": "sockrepl-session.html",
                   "svg": "sockrepl-session.svg", "markdown": "sockrepl-session.md"}
 UNTYPED = FRONT_END_COMMANDS | {"export"}  # not part of what an export replays
+NO_SITE = callsite.Site(None, None)
+
+
+@dataclass(frozen=True)
+class Recording:
+    """What the session reads from the kernel at each command only for a later command to use (#16:
+    `sockrepl run` reads only what its script can ask for)."""
+
+    ties: bool = True  # the sockets each call touched (callsite.py): how timeline, export and why tie calls
+    states: bool = False  # a snapshot after each command: the `?` checks of `export lesson`
+
+
+RECALLS = {"timeline": Recording(ties=True), "why": Recording(ties=True),
+           "export": Recording(ties=True, states=True)}  # the commands that read them: one place says which
+EVERYTHING = Recording(ties=True, states=True)
+
+
+def recording_for(names: Iterable[str]) -> Recording:
+    """What a run of these commands can ask for: the union of what each one reads."""
+    asked = [RECALLS[name] for name in names if name in RECALLS]
+    return Recording(any(r.ties for r in asked), any(r.states for r in asked))
 
 
 class Session(Processes):
@@ -64,7 +85,8 @@ class Session(Processes):
         super().__init__(interactive, limits, private_network)
         self.log = CallLog()  # what the session did: `history` reads it
         self.started_in = Path.cwd()  # exports write relative paths here, not in the scratch dir
-        self.keep_states = False  # batch mode: a snapshot after each command, for `export lesson`'s checks
+        self.recording = Recording()  # a front end that knows what will be asked keeps less (batch.py)
+        self._sites: dict[str, callsite.Site] = {}  # a process's call in flight: the sockets it named
         self._awaiting_state = False  # the next snapshot is the state right after the last typed command
         self.typed: list[Typed] = []
         self.holders = Holders()  # who outside the session holds a peer: read from /proc once per socket
@@ -95,7 +117,7 @@ class Session(Processes):
         if command.name not in UNTYPED:
             self.typed.append(Typed(command, process, tuple(events), None))
             self._awaiting_state = True
-            if self.keep_states:
+            if self.recording.states:
                 self.snapshot()
         return events
 
@@ -148,15 +170,21 @@ class Session(Processes):
             worker = self.workers.get(event.process)
             pid = worker.pid if worker else next(
                 (e.pid for e in events if isinstance(e, ExitEvent) and e.process == event.process), 0)
-            fds = created_fds(event.command, event.outcome) if worker else ()
-            sockets = tuple(procfs.socket_inode(pid, fd) or 0 for fd in fds)
-            site = self._sites.get(event.process, callsite.Site(None, None))
+            site = self._sites.get(event.process, NO_SITE)
             if event.phase != "unfinished":
                 self._sites.pop(event.process, None)
-            peer = site.peer
-            if event.command.name == "accept" and sockets and sockets[0]:
-                peer = callsite.accepted_peer(sockets[0], self.net)
-            self.log.add_call(event, pid, sockets, site.inode, peer, site.queued)
+            sockets: tuple[int, ...] = ()
+            accepted = None
+            if self.recording.ties and worker:
+                sockets, accepted = callsite.at_return(pid, event.command, created_fds(event.command, event.outcome),
+                                                       self.net)
+            self.log.add_call(event, pid, sockets, site.inode, accepted or site.peer, site.queued)
+
+    def _run_call(self, worker: Worker, command: Command) -> list[Event]:
+        """The call's sockets are read before it runs (after a close its fd names none), when a timeline may tie it."""
+        if self.recording.ties:
+            self._sites[worker.name] = callsite.at_start(worker.pid, command, self.scratch, self.net)
+        return super()._run_call(worker, command)
 
     def close(self) -> list[Event]:
         """Kill and reap every worker, remove the session's socket files and scratch dir.

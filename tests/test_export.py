@@ -14,6 +14,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from sockrepl import callsite
 from sockrepl import session as session_module
 from sockrepl.batch import run_script
 from sockrepl.export import carried_out
@@ -177,7 +178,7 @@ def test_export_writes_only_a_regular_file_and_never_blocks_on_a_fifo(tmp_path):
 
 
 def listening(session: Session, tmp_path) -> None:
-    session.keep_states = True
+    session.recording = session_module.EVERYTHING
     session.started_in = tmp_path
     for line in ["spawn server", "socket AF_UNIX SOCK_STREAM", "bind 3 srv.sock", "listen 3 2", "accept 3"]:
         session.run_line(line)
@@ -276,3 +277,43 @@ def test_run_takes_a_snapshot_per_command_only_when_the_script_can_export(tmp_pa
     os.close(writing)
     with open(reading, "rb") as pipe:
         assert snapshots(pipe) == 3
+
+
+def test_run_reads_the_sockets_of_each_call_only_when_the_script_can_ask_for_them(tmp_path, monkeypatch):
+    """The ties of timeline, why and export cost kernel reads at every call (#16): a script with none of
+    those lines makes none, one with any of them (or a pipe) makes them all; what it prints is the same."""
+    reads: list[str] = []
+
+    def counted(name: str):
+        read = getattr(callsite, name)
+        return lambda *args: reads.append(name) or read(*args)
+
+    for name in ("at_start", "at_return"):
+        monkeypatch.setattr(callsite, name, counted(name))
+    script = (b'spawn a b\na: socket AF_UNIX SOCK_STREAM\nbind 3 s.sock\nlisten 3 1\nb: socket AF_UNIX SOCK_STREAM\n'
+              b'b: connect 3 s.sock\na: accept 3\nb: send 3 "hi"\na: recv 4 10\nb: close 3\na: recv 4 10\n')
+    exported = tmp_path / "s.mmd"
+
+    def run(source) -> tuple[int, str, str]:
+        reads.clear()
+        out = io.StringIO()
+        assert run_script(source, out) == 0
+        written = exported.read_text() if exported.exists() else ""
+        exported.unlink(missing_ok=True)
+        return len(reads), re.sub(r"pid \d+", "pid N", out.getvalue()), written
+
+    def piped(text: bytes) -> tuple[int, str, str]:
+        reading, writing = os.pipe()
+        os.write(writing, text)
+        os.close(writing)
+        with open(reading, "rb") as pipe:
+            return run(pipe)
+
+    everything, transcript, _ = piped(script)
+    assert everything == 2 * 10  # each of the 10 calls: at its start and as it returns
+    assert run(io.BytesIO(script)) == (0, transcript, "")
+    for line in (b"timeline\n", b"a: why\n", f"export mermaid {exported}\n".encode()):
+        with_line = run(io.BytesIO(script + line))
+        assert with_line == piped(script + line)
+        assert with_line[0] == everything and with_line[1].startswith(transcript)
+    assert "p1->>p0: EOF" in with_line[2]  # a tie the export drew: b's close, a's end of file
