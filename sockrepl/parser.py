@@ -90,10 +90,9 @@ def _bind_args(spec: Spec, line: Line) -> dict[str, Any]:
                 raise SyntaxProblem("a name appears twice")
             tokens = []
             continue
-        required_after = sum(1 for p in params[index + 1 :] if not p.optional)
         fits = FITS.get(param.kind)
-        if param.skip_unless_fits and tokens and (
-            (fits and not fits(tokens[0])) or len(tokens) <= required_after
+        if param.skip_unless_fits and tokens and (  # the parameters still required: counted only when asked
+            (fits and not fits(tokens[0])) or len(tokens) <= sum(1 for p in params[index + 1 :] if not p.optional)
         ):
             args[param.name] = param.default
             continue

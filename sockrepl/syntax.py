@@ -42,6 +42,8 @@ _SIMPLE_ESCAPES = {
     "a": b"\a", "b": b"\b", "f": b"\f", "v": b"\v", "e": b"\x1b", "?": b"?",
 }
 _PROCESS_PREFIX = re.compile(r"^([A-Za-z_][\w.-]*)\s*[:>](?:\s+|$)(.*)$", re.S)
+_NUMBER_LIKE = re.compile(r"[-+]?(0[xXoObB])?[0-9a-fA-F_]+")
+_LEADING_ZERO = re.compile(r"-?0\d+")  # int(text, 0) refuses 010: read as decimal
 _C_CALL = re.compile(r"^([A-Za-z_]\w*)\s*\((.*)\)\s*;?\s*$", re.S)
 # `fd = socket(...)` and `int fd = socket(...)`, as written in C: the call, and the variable it names
 _C_ASSIGN = re.compile(r"^(?:(?:const\s+)?(?:int|ssize_t|socklen_t)\s+)?"
@@ -114,9 +116,9 @@ def _read_repeat(line: str, i: int) -> tuple[int, int]:
 
 def split_shell(line: str) -> list[Token]:
     """Split on blanks; quoted strings become data; `A | B` joins into `A|B`."""
-    if '"' not in line and "'" not in line:  # most lines: str.split() splits where isspace() says
-        return _join_pipes([Token(word) for word in line.split()])
-    return _join_pipes(_lex(line))
+    quoted = '"' in line or "'" in line  # most lines are not: str.split() splits where isspace() says
+    tokens = _lex(line) if quoted else [Token(word) for word in line.split()]
+    return _join_pipes(tokens) if "|" in line else tokens
 
 
 def _lex(line: str) -> list[Token]:
@@ -222,16 +224,16 @@ def split_line(line: str) -> Line | None:
     if not text or text.startswith("#"):
         return None
     process = None
-    prefix = _PROCESS_PREFIX.match(text)
+    prefix = _PROCESS_PREFIX.match(text) if ":" in text or ">" in text else None  # each regex only where it may
     if prefix:
         process, text = prefix.group(1), prefix.group(2).strip()
         if not text:
             return Line("use", [Token(process)], None, False)
     assigned = None
-    assignment = _C_ASSIGN.match(text)
+    assignment = _C_ASSIGN.match(text) if "=" in text else None
     if assignment and _C_CALL.match(assignment.group(2)):
         assigned, text = assignment.group(1), assignment.group(2)
-    call = _C_CALL.match(text)
+    call = _C_CALL.match(text) if ")" in text else None
     if call:
         return Line(call.group(1), split_c_args(call.group(2)), process, True, assigned)
     tokens = split_shell(text)
@@ -243,11 +245,14 @@ def split_line(line: str) -> Line | None:
 
 def parse_int(text: str, what: str, low: int = C_INT_MIN, high: int = C_INT_MAX) -> int:
     if len(text) > NUMBER_TEXT_MAX:
-        if re.fullmatch(r"[-+]?(0[xXoObB])?[0-9a-fA-F_]+", text):
+        if _NUMBER_LIKE.fullmatch(text):
             raise SyntaxProblem(f"{what} {shown(text)} ({len(text)} characters) is out of range ({low}..{high})")
         raise SyntaxProblem(f"{what} must be a number, not {shown(text)}")
     try:
-        value = int(text, 0) if not re.fullmatch(r"-?0\d+", text) else int(text, 10)
+        if text.isascii() and text.isdigit() and (text[0] != "0" or len(text) == 1):  # most numbers: 3, 1024
+            value = int(text)
+        else:
+            value = int(text, 0) if not _LEADING_ZERO.fullmatch(text) else int(text, 10)
     except ValueError:
         raise SyntaxProblem(f"{what} must be a number, not {text!r}") from None
     if not low <= value <= high:
