@@ -1,9 +1,11 @@
 """Docs that cannot drift: every command in the registry is in the README's table and in `help`;
-every module is in the README's module map."""
+every module is in the README's module map; the README's `sockrepl run` example is what it prints."""
 
+import io
 import re
 from pathlib import Path
 
+from sockrepl.batch import run_script
 from sockrepl.commands import REGISTRY
 from sockrepl.render import plain
 from sockrepl.views import help_lines
@@ -45,3 +47,20 @@ def test_the_readme_module_map_names_every_module_and_no_other():
     named = readme_module_map()
     assert sorted(modules - named) == [], "modules missing from README.md's module map"
     assert sorted(named - modules) == [], "README.md's module map names modules that do not exist"
+
+
+def test_the_readme_run_transcript_is_what_sockrepl_run_prints(capsys):
+    """The `sockrepl run` example under "## Scripts", run as written: same lines, pids and paths aside."""
+    text = README.read_text(encoding="utf-8")
+    block = text.split("## Scripts: `sockrepl run`", 1)[1].split("```\n$ ", 1)[1].split("```", 1)[0]
+    command, *shown = block.splitlines()
+    script = re.fullmatch(r"printf '([^']*)' \| sockrepl run -", command)
+    assert script, command
+    out = io.StringIO()
+    status = run_script(io.BytesIO(script.group(1).replace("\\n", "\n").encode()), out)
+    printed = capsys.readouterr().err.splitlines() + out.getvalue().splitlines()
+
+    def normal(lines: list[str]) -> list[str]:
+        return [re.sub(r"sockrepl-\w+", "sockrepl-X", re.sub(r"pid \d+", "pid N", line)) for line in lines]
+
+    assert (status, normal(printed)) == (0, normal(shown))
