@@ -23,14 +23,17 @@ async def until(condition, seconds=10.0):
         await asyncio.sleep(0.01)
 
 
-def drive(tmp_path, script):
-    """Run the REPL with `script(repl, type)` typing into it; return the REPL and its exit status."""
+def drive(tmp_path, script, history_file: str | None = "history"):
+    """Run the REPL with `script(repl, type)` typing into it; return the REPL and its exit status.
+
+    `history_file`: under tmp_path; None for the default place (under $XDG_STATE_HOME).
+    """
 
     async def main():
         with create_pipe_input() as keyboard:
             engine = Engine()
             repl = Repl(engine, engine.run_line("spawn p1"), input=keyboard, output=DummyOutput(),
-                        history_file=str(tmp_path / "history"))
+                        history_file=history_file and str(tmp_path / history_file))
             running = asyncio.ensure_future(repl.run())
             await until(lambda: repl.snapshot is not None and repl.prompt.app.is_running)
             await script(repl, keyboard.send_text)
@@ -164,3 +167,22 @@ def test_a_lines_events_arrive_before_its_snapshot_is_read():
     finally:
         release.set()
         engine.close()
+
+
+def test_history_is_kept_across_sessions_and_up_recalls_it(tmp_path, monkeypatch):
+    """In its default place under $XDG_STATE_HOME; the up arrow's bytes are what a terminal sends (was two ptys)."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+
+    async def first(repl, type):
+        type("socket AF_UNIX SOCK_SEQPACKET\r")
+        await until(lambda: snapshot_says(repl, "p1", 3, type="SEQPACKET"))
+        type("\x04")
+
+    async def second(repl, type):
+        type("\x1b[A")  # up arrow
+        await until(lambda: repl.prompt.app.current_buffer.text == "socket AF_UNIX SOCK_SEQPACKET")
+        type("\x03\x04")
+
+    assert drive(tmp_path, first, history_file=None)[1] == 0
+    assert (tmp_path / "sockrepl" / "history").read_text() == "socket AF_UNIX SOCK_SEQPACKET\n"
+    assert drive(tmp_path, second, history_file=None)[1] == 0
