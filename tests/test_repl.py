@@ -184,7 +184,8 @@ def phone_setup(term):
     term.type("listen 3 1", r"listen\(3, 1\) = 0")
 
 
-def test_panel_is_visible_and_follows_the_kernel(term):
+def test_panel_follows_the_kernel_and_keeps_apart_from_the_input_line_at_80x24(term):
+    """One terminal for both (each was a sockrepl of its own): the panel's rows, then a panel too tall for 80x24."""
     phone_setup(term)
     term.wait_for(r"fd 3 STREAM passive LISTEN")
     term.type("client: socket AF_UNIX SOCK_STREAM", r"\[client\] socket")
@@ -192,31 +193,30 @@ def test_panel_is_visible_and_follows_the_kernel(term):
     term.wait_for(r"pending 1/1")
     screen = term.rows()
     assert screen[-1].startswith(" F1  help   F2  panel   Ctrl-C  interrupt   Ctrl-D  quit")
-    assert any(re.match(r"\s+fd 3 STREAM active\s+CONNECTED\s+→ srv.sock \(queued\)", row) for row in screen)
+    assert any(re.match(r"\s+fd 3 STREAM active\s+CONNECTED\s+→ srv.sock \(queued\)", row) for row in screen), \
+        f"the client's queued connection:\n{term.text()}"
     assert "socket files:  srv.sock (bound: server fd 3)" in screen
 
-
-def test_blocked_accept_resumes_on_screen_without_a_keypress(term, tmp_path):
-    """And `export lesson` says that a lesson cannot replay what came from outside."""
-    phone_setup(term)
-    term.type("accept 3", r"accept\(3, NULL, NULL <unfinished \.\.\.>")
-    term.wait_for(r"BLOCKED in accept\(3\)")
-    caller = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    caller.connect(os.path.join(term.scratch(), "srv.sock"))  # from outside sockrepl: nobody presses a key
-    term.wait_for(r"\[server\] <\.\.\. accept resumed>\) = 4")
-    term.wait_for(r"server  pid \d+  idle")
-    with open("/proc/self/comm") as comm:  # the caller is this test's process: named as `ss -p` names it
-        caller_name = comm.read().strip()
-    assert re.search(rf"fd 4 STREAM active\s+CONNECTED\s+srv\.sock ↔ {re.escape(caller_name)} \(pid {os.getpid()}\)",
-                     term.text())
-    caller.close()
-    term.type(f"export lesson {tmp_path}/outside.md",
-              r"^  \[server\] <\.\.\. accept resumed>\) = 4   \(after server: accept 3\)$")
-    assert "it will not pass --check as it is" in term.transcript()
+    term.type("client: socketpair AF_UNIX SOCK_STREAM", r"\[4, 5\]\) = 0")
+    for index in range(12):
+        term.type("socket AF_UNIX SOCK_DGRAM", rf"= {4 + index}$")
+    term.pump(0.3)
+    rows = term.rows()
+    assert len(rows) == 24
+    prompt = max(i for i, row in enumerate(rows) if row.startswith("server> "))
+    rule = next(i for i, row in enumerate(rows) if row.startswith("── state, from the kernel"))
+    assert prompt < rule, f"the input line under the panel's rule:\n{term.text()}"
+    assert rows[-1].startswith(" F1  help")
+    assert any(re.match(r"▸ server  pid \d+  idle", row) for row in rows[rule:])
+    assert any(re.match(r"  … \d+ more lines \(p1, client\): state prints them all", row) for row in rows[rule:]), \
+        f"the panel says what it left out:\n{term.text()}"
+    assert all(len(row) <= 80 for row in rows)
 
 
-def test_ctrl_c_interrupts_a_blocked_call_with_eintr(term, tmp_path):
-    """And the session exports as a lesson whose `interrupt server` step passes --check."""
+def test_a_blocked_call_ends_by_ctrl_c_or_resumes_on_screen_without_a_keypress(term, tmp_path):
+    """One terminal for both (each was a sockrepl of its own). Ctrl-C: EINTR, and the session exports as a
+    lesson whose `interrupt server` step passes --check. A caller from outside: the accept resumes with no key
+    pressed, and `export lesson` says that a lesson cannot replay what came from outside."""
     phone_setup(term)
     term.type("accept 3", r"<unfinished \.\.\.>")
     term.wait_for(r"BLOCKED in accept")
@@ -228,6 +228,21 @@ def test_ctrl_c_interrupts_a_blocked_call_with_eintr(term, tmp_path):
     text = (tmp_path / "ctrl-c.md").read_text()
     assert "> interrupt server\n[server] <... accept resumed>) = -1 EINTR (Interrupted system call)\n" in text
     assert check_lesson(parse_lesson(text, "ctrl-c.md")).passed
+
+    term.type("accept 3")
+    term.wait_for(r"BLOCKED in accept\(3\)")  # the panel said idle after the Ctrl-C
+    caller = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    caller.connect(os.path.join(term.scratch(), "srv.sock"))  # from outside sockrepl: nobody presses a key
+    term.wait_for(r"\[server\] <\.\.\. accept resumed>\) = 4")
+    term.wait_for(r"server  pid \d+  idle")
+    with open("/proc/self/comm") as comm:  # the caller is this test's process: named as `ss -p` names it
+        caller_name = comm.read().strip()
+    assert re.search(rf"fd 4 STREAM active\s+CONNECTED\s+srv\.sock ↔ {re.escape(caller_name)} \(pid {os.getpid()}\)",
+                     term.text()), f"the outside caller in the panel:\n{term.text()}"
+    caller.close()
+    term.type(f"export lesson {tmp_path}/outside.md",
+              r"^  \[server\] <\.\.\. accept resumed>\) = 4   \(after server: accept 3\)$")
+    assert "it will not pass --check as it is" in term.transcript()
 
 
 def test_ctrl_d_while_blocked_leaves_nothing_behind(term):
@@ -241,23 +256,6 @@ def test_ctrl_d_while_blocked_leaves_nothing_behind(term):
     assert term.child.exitstatus == 0
     assert all(gone(pid) for pid in pids)
     assert not os.path.exists(scratch)
-
-
-def test_80x24_keeps_input_line_and_panel_apart(term):
-    phone_setup(term)
-    term.type("client: socketpair AF_UNIX SOCK_STREAM", r"\[3, 4\]\) = 0")
-    for index in range(12):
-        term.type("socket AF_UNIX SOCK_DGRAM", rf"= {4 + index}$")
-    term.pump(0.3)
-    rows = term.rows()
-    assert len(rows) == 24
-    prompt = max(i for i, row in enumerate(rows) if row.startswith("server> "))
-    rule = next(i for i, row in enumerate(rows) if row.startswith("── state, from the kernel"))
-    assert prompt < rule
-    assert rows[-1].startswith(" F1  help")
-    assert any(re.match(r"▸ server  pid \d+  idle", row) for row in rows[rule:])
-    assert any(re.match(r"  … \d+ more lines \(p1, client\): state prints them all", row) for row in rows[rule:])
-    assert all(len(row) <= 80 for row in rows)
 
 
 def test_a_large_terminal_shows_the_analogies(tmp_path):
