@@ -111,56 +111,61 @@ def test_a_pasted_block_runs_line_by_line_each_with_its_result(tmp_path):
         term.close()
 
 
-def test_present_mode_moves_by_keys_that_start_no_command(tmp_path):
+def test_present_mode_shows_one_step_per_screen_and_moves_by_keys_that_start_no_command(tmp_path):
+    """One terminal for both (each was a sockrepl of its own)."""
     show = Terminal(tmp_path, 120, 35, args=("lesson", "--present", "backlog"))
     try:
-        show.wait_for(r"step 1/9")
+        show.wait_for(r"step 1/9 ·")
+        assert "spawn server client" not in show.text()  # the empty panel does not prescribe names
         show.child.send(PAGE_DOWN)
-        show.wait_for(r"backlog: step 2/9")
-        show.child.send("\x1b[C")  # → on an empty line
+        show.wait_for(r"PgDn: step 2/9 · ")
+        show.child.send(PAGE_DOWN)
+        show.wait_for(r"PgDn: step 3/9 · ")
+        screen = show.text()
+        assert "step 2/9 ·" in screen and "step 1/9 ·" not in screen, f"step 1 went with its screen:\n{screen}"
+        show.wait_for(r"PgDn +next +PgUp +back +Ctrl-C +interrupt")
+
         show.wait_for(r"backlog: step 3/9")
+        show.child.send("\x1b[C")  # → on an empty line
+        show.wait_for(r"backlog: step 4/9")
         show.child.send("b")  # a letter is a letter: `bind` must be typeable
         show.child.send(" ind 3")
         show.wait_for(r"> b ind 3$")
         show.child.send("\x1b[D")  # ← with text on the line moves the cursor, nothing else
         show.pump(0.3)
-        assert "replaying" not in show.transcript() and "backlog: step 3/9" in show.text()
+        assert "replaying" not in show.transcript() and "backlog: step 4/9" in show.text(), \
+            f"← with text on the line moved the lesson:\n{show.text()}"
         show.child.sendcontrol("c")
         show.child.send(PAGE_UP)
-        show.wait_for(r"replaying steps 1–1 in a fresh session")
-        show.wait_for(r"backlog: step 2/9")
+        show.wait_for(r"replaying steps 1–2 in a fresh session")
+        show.wait_for(r"backlog: step 3/9")
         assert re.search(r"PgDn +next +PgUp +back +Ctrl-C +interrupt", show.rows()[-1])
     finally:
         show.close()
 
 
-def test_a_lesson_names_the_scratch_directory_it_uses_and_back_takes_no_argument(tmp_path):
+def test_a_lesson_names_its_scratch_directory_back_takes_no_argument_and_next_warns_of_changed_premises(tmp_path):
+    """One terminal for the three (each was a sockrepl of its own)."""
     lesson = Terminal(tmp_path, 100, 30, args=("lesson", "phone"))
     try:
         lesson.wait_for(r"step 1/9")
         named = re.findall(r"scratch directory (\S+)", lesson.transcript())
-        assert len(named) == 1 and os.path.isdir(named[0])
+        assert len(named) == 1 and os.path.isdir(named[0]), f"the scratch directory named once: {named}"
         lesson.child.send("\r")
         lesson.wait_for(r"next step \(phone: step 2/9\)")
         lesson.type("back 2", r"error: back: too many arguments \(unexpected '2'\)")
         lesson.pump(0.3)
-        assert "replaying" not in lesson.transcript() and "phone: step 2/9" in lesson.text()
-    finally:
-        lesson.close()
+        assert "replaying" not in lesson.transcript() and "phone: step 2/9" in lesson.text(), \
+            f"back 2 moved the lesson:\n{lesson.text()}"
 
-
-def test_next_warns_in_the_students_words_before_a_step_whose_premises_changed(tmp_path):
-    lesson = Terminal(tmp_path, 100, 30, args=("lesson", "phone"))
-    try:
-        lesson.wait_for(r"step 1/9")
-        for step in (2, 3, 4):
+        for step in (3, 4):  # next warns in the student's words before a step whose premises changed
             lesson.child.send("\r")
             lesson.wait_for(rf"next step \(phone: step {step}/9\)")
         lesson.type("server: close 3", r"\[server\] close\(3\) = 0")
         lesson.type("next", r"⚠ since the last step, server's fd 3 is closed: the next step was written")
         lesson.wait_for(r"goto 4 replays the lesson up to here")
         lesson.pump(0.3)
-        assert "accept" not in lesson.transcript().split("server: close 3")[1]
+        assert "accept" not in lesson.transcript().split("server: close 3")[1], "the step ran after the warning"
         assert "phone: step 4/9" in lesson.text()
         lesson.type("goto 4", r"replaying steps 1–3")
         lesson.type("next", r"\[server\] accept\(3, NULL, NULL <unfinished \.\.\.>")
@@ -182,22 +187,6 @@ def test_common_first_inputs_are_understood():
         "usage: send FD DATA [FLAGS]",
         'hint: a string with spaces goes in double quotes, as in C: send 3 "hello world" ...']
     assert len(out) == 9 and result.returncode == 2  # exit() left: the last line never ran
-
-
-def test_present_mode_shows_one_step_per_screen(tmp_path):
-    show = Terminal(tmp_path, 120, 35, args=("lesson", "--present", "backlog"))
-    try:
-        show.wait_for(r"step 1/9 ·")
-        assert "spawn server client" not in show.text()  # the empty panel does not prescribe names
-        show.child.send(PAGE_DOWN)
-        show.wait_for(r"PgDn: step 2/9 · ")
-        show.child.send(PAGE_DOWN)
-        show.wait_for(r"PgDn: step 3/9 · ")
-        screen = show.text()
-        assert "step 2/9 ·" in screen and "step 1/9 ·" not in screen  # step 1 went with its screen
-        show.wait_for(r"PgDn +next +PgUp +back +Ctrl-C +interrupt")
-    finally:
-        show.close()
 
 
 def test_hints_and_notes_wrap_at_words_with_a_hanging_indent(tmp_path):
