@@ -26,7 +26,10 @@ def paged_text(term, into, needle, seconds=10.0):
     raise AssertionError(f"{needle!r} never reached the pager:\n{term.text()}")
 
 
-def test_help_and_f1_are_one_screen_beside_the_panel_at_80x24(tmp_path):
+def test_at_80x24_help_fits_beside_the_panel_taller_output_is_paged_and_stays_escaped(tmp_path):
+    """One terminal for the three (each was a sockrepl of its own): F1 and `help stream` are one screen, not
+    paged; `help all` is taller than the screen, so paged, and the prompt comes back; a file name's escapes
+    reach the pager escaped."""
     into, pager = paged(tmp_path, "paged")
     term = Terminal(tmp_path, 80, 24, pager=pager)
     try:
@@ -37,40 +40,26 @@ def test_help_and_f1_are_one_screen_beside_the_panel_at_80x24(tmp_path):
         overview = rows.index(next(row for row in rows if row.startswith("processes ")))
         assert rows[overview + 1].startswith("sockets ") and "panel clear step export exit" in term.text()
         term.type("help stream", r"^  accept FD")
-        assert not os.path.exists(into)
-    finally:
-        term.close()
+        assert not os.path.exists(into), "help stream was paged"
 
-
-def test_help_taller_than_the_screen_goes_through_the_pager_and_short_output_does_not(tmp_path):
-    into, pager = paged(tmp_path, "paged")
-    term = Terminal(tmp_path, 80, 24, pager=pager)
-    try:
-        term.wait_for(r"^p1>")
         term.type("ps", r"\* p1 ")
-        assert not os.path.exists(into)  # a short answer is printed, not paged
+        assert not os.path.exists(into), "a short answer was paged"
+        since = len(term.seen)
         term.type("help all")
         text = paged_text(term, into, "man CALL: a call")
         assert "spawn [--user USER]" in text and "\x1b[?7h" not in text
         assert text.count("\n") > 24
         term.type("ps", r"(?s)p1> ps.*\* p1 .*\* p1 ")  # the prompt came back, and the REPL goes on
-        assert "man CALL: a call" not in term.transcript()  # it reached the pager only
-    finally:
-        term.close()
+        assert "man CALL: a call" not in term.transcript(since), "help all reached the screen, not only the pager"
 
-
-def test_text_in_the_pager_stays_escaped(tmp_path):
-    into, pager = paged(tmp_path, "paged")
-    term = Terminal(tmp_path, 80, 24, pager=pager)
-    try:
-        term.wait_for(r"^p1>")
-        term.type("socket AF_UNIX SOCK_DGRAM", r"= 3")
-        term.type('bind 3 "\\e]0;owned\\a\\e[2J.sock"', r"= 0")
+        os.unlink(into)  # (help all names getsockname too)
+        term.type("socket AF_UNIX SOCK_DGRAM", r"\) = 3$")
+        term.type('bind 3 "\\e]0;owned\\a\\e[2J.sock"', r"^\[p1\] bind.*= 0$")
         for _ in range(22):  # the timeline grows taller than the screen with the bind in it
             term.type("getsockname 3", r"= 0")
         term.type("timeline")
         text = paged_text(term, into, "getsockname")
-        assert "owned" in text and "\x1b]" not in text and "\x1b[2J" not in text
+        assert "owned" in text and "\x1b]" not in text and "\x1b[2J" not in text, "escapes reached the pager"
     finally:
         term.close()
 

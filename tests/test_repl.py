@@ -58,9 +58,9 @@ class Terminal:
             if time.monotonic() >= deadline:
                 return
 
-    def transcript(self) -> str:
-        """Everything printed so far, without colour and cursor codes."""
-        return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", self.seen)
+    def transcript(self, since: int = 0) -> str:
+        """Everything printed so far (from len(seen) at `since`), without colour and cursor codes."""
+        return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", self.seen[since:])
 
     def rows(self) -> list[str]:
         return [line.rstrip() for line in self.screen.display]
