@@ -120,8 +120,9 @@ def timeline_lines(records: tuple[Record, ...], snapshot: Snapshot | None, width
         lines.append(_row_line(row, columns, lane_width, width, open_bars, links, lane_of))
     if folded:
         hidden = sum(1 for row in shown if row.lane in folded)
+        calls = "1 call" if hidden == 1 else f"{hidden} calls"
         lines.append([("class:note", _fit(f"folded: {', '.join(visible(f) for f in folded)} "
-                                          f"({hidden} calls not shown: a wider screen shows more lanes)", width))])
+                                          f"({calls} not shown: a wider screen shows more lanes)", width))])
     lines.append([("class:dim", _legend(width))])
     return lines
 

@@ -234,6 +234,13 @@ def test_lanes_fold_at_80_columns_and_wide_names_are_measured(typed):
     assert len(plain(timeline_lines(typed.session.history, typed.snapshot(), 120)).splitlines()[0].split()) == 8
 
 
+def test_one_folded_call_is_one_call(typed):
+    names = ["a", "b", "c", "d", "e", "f"]
+    typed("spawn " + " ".join(names), *[f"{n}: socket AF_UNIX SOCK_STREAM" for n in names])
+    lines = plain(timeline_lines(typed.session.history, typed.snapshot(), 80)).splitlines()
+    assert lines[-2].startswith("folded: f (1 call not shown: ")
+
+
 def test_timeline_command_in_a_script():
     result = run_sockrepl(PHONE + "timeline 3\ntimeline 0\n")
     out = result.stdout.decode()
