@@ -290,22 +290,6 @@ def test_lesson_steps_forward_and_back(tmp_path):
         lesson.close()
 
 
-def test_present_mode_is_paced_by_page_down_and_page_up(tmp_path):
-    show = Terminal(tmp_path, columns=120, rows=40, args=("lesson", "--present", "backlog"))
-    try:
-        show.wait_for(r"step 1/9")
-        for step in range(2, 6):
-            show.child.send("\x1b[6~")  # PageDown
-            show.wait_for(rf"backlog: step {step}/9")
-        show.wait_for(r"BLOCKED in connect\(3\)")
-        show.child.send("\x1b[5~")  # PageUp
-        show.wait_for(r"backlog: step 4/9")
-        show.wait_for(r"c3  pid \d+  idle  \(no sockets\)")
-        assert "⚠" not in show.seen and "Traceback" not in show.seen
-    finally:
-        show.close()
-
-
 @pytest.mark.parametrize("how", ["SIGTERM", "SIGHUP"])
 def test_a_signal_to_the_repl_cleans_up_like_ctrl_d(term, how):
     phone_setup(term)

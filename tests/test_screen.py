@@ -112,7 +112,7 @@ def test_a_pasted_block_runs_line_by_line_each_with_its_result(tmp_path):
 
 
 def test_present_mode_shows_one_step_per_screen_and_moves_by_keys_that_start_no_command(tmp_path):
-    """One terminal for both (each was a sockrepl of its own)."""
+    """One terminal for the three (each was a sockrepl of its own; one of them at 120x40, in test_repl.py)."""
     show = Terminal(tmp_path, 120, 35, args=("lesson", "--present", "backlog"))
     try:
         show.wait_for(r"step 1/9 ·")
@@ -140,6 +140,15 @@ def test_present_mode_shows_one_step_per_screen_and_moves_by_keys_that_start_no_
         show.wait_for(r"replaying steps 1–2 in a fresh session")
         show.wait_for(r"backlog: step 3/9")
         assert re.search(r"PgDn +next +PgUp +back +Ctrl-C +interrupt", show.rows()[-1])
+
+        for step in (4, 5):  # paced on to the step where c3 blocks, and back from it (was a sockrepl of its own)
+            show.child.send(PAGE_DOWN)
+            show.wait_for(rf"backlog: step {step}/9")
+        show.wait_for(r"BLOCKED in connect\(3\)")
+        show.child.send(PAGE_UP)
+        show.wait_for(r"backlog: step 4/9")
+        show.wait_for(r"c3  pid \d+  idle  \(no sockets\)")
+        assert "⚠" not in show.seen and "Traceback" not in show.seen
     finally:
         show.close()
 
