@@ -96,6 +96,7 @@ def run_script(source: BinaryIO, out: TextIO, color: bool = False, width: int = 
             if any(isinstance(e, UsageError) for e in events):
                 status = max(status, REFUSED)
             emit(events)
+        stop.raise_lost()
     except Stop as stopped:
         status = 128 + stopped.signum
     finally:

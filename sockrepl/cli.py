@@ -13,6 +13,8 @@ from sockrepl.lifecycle import (
     EXIT_READER_GONE,
     OutputLost,
     StartFailed,
+    Stop,
+    end_every_guard,
     prepare_streams,
 )
 
@@ -78,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
         return status
     except KeyboardInterrupt:
         return 130
+    except Stop as stopped:  # it came as a mode's cleanup began, before the signals were shielded
+        end_every_guard()
+        return 128 + stopped.signum
     except OutputLost as lost:  # cleanup already ran in the modes' finally
         if lost.errno == errno.EPIPE:
             return EXIT_READER_GONE

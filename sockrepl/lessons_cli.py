@@ -53,7 +53,9 @@ def check(names: list[str], folders: Sequence[str] = (), out=None) -> int:
     stop = StopOnSignal()
     try:
         stop.arm()
-        return _check(names, folders, out)
+        failed = _check(names, folders, out)
+        stop.raise_lost()
+        return failed
     except Stop as stopped:
         out.write(f"STOP lesson --check: {signal.Signals(stopped.signum).name}; processes and files cleaned up\n")
         return 128 + stopped.signum

@@ -6,7 +6,8 @@ to stdout that fails (a full disk, a closed pipe) ends sockrepl with one line
 and status 74, after the usual cleanup; a write to stderr that fails is
 dropped, since there is nowhere left to report it. Signals that end sockrepl
 are recorded from the first instruction and raise `Stop` only once a
-`try/finally` that cleans up is in place (`armed`).
+`try/finally` that cleans up is in place (`armed`); a session that a `Stop`
+kept from closing is closed when its `StopOnSignal` is restored.
 """
 
 import codecs
@@ -16,6 +17,7 @@ import os
 import signal
 import sys
 import traceback
+from typing import Protocol
 
 from sockrepl.events import Notice
 from sockrepl.textsafe import escape_unencodable, visible
@@ -125,6 +127,15 @@ def prepare_streams() -> list[int]:
     return closed
 
 
+CLEANUP_SHIELD = set(ENDING_SIGNALS)  # blocked while a session's resources are made or removed
+
+
+class Closable(Protocol):
+    closed: bool
+
+    def close(self) -> object: ...
+
+
 class StopOnSignal:
     """SIGTERM, SIGHUP, SIGINT or SIGQUIT ends sockrepl once, cleanly.
 
@@ -132,19 +143,44 @@ class StopOnSignal:
     so it cannot strike between creating the scratch directory and the `try` that
     removes it. Later signals (a closing terminal sends SIGHUP then SIGTERM) and any
     during cleanup are swallowed, so nothing cuts the cleanup short.
+
+    `Stop` can be raised between any two lines, even as a `finally` starts a
+    session's `close()`, before it blocks the signals: so each session made while
+    this is installed registers itself (`close_on_stop`), and `restore()` closes
+    what is still open.
     """
 
     def __init__(self, signals=ENDING_SIGNALS):
         self.received: int | None = None
         self.armed = False
         self.quiet = False
+        self._open: list[Closable] = []
         self._previous = {signum: signal.signal(signum, self) for signum in signals}
+        self._unraisable = sys.unraisablehook
+        sys.unraisablehook = self._lost
+        _GUARDS.append(self)
+
+    def _lost(self, unraisable) -> None:
+        """A Stop raised where Python drops exceptions (a GC callback) is no traceback: `raise_lost` raises it again."""
+        if not isinstance(unraisable.exc_value, Stop):
+            self._unraisable(unraisable)
 
     def restore(self) -> None:
-        """Give the signals back to whoever had them (sockrepl's other modes, or a test runner)."""
+        """Close what a signal left open, then give the signals back (to sockrepl's other modes, or a test runner)."""
         self.quiet = True
+        for resource in self._open:
+            resource.close()
+        self._open.clear()
+        if self in _GUARDS:
+            _GUARDS.remove(self)
         for signum, handler in self._previous.items():
             signal.signal(signum, handler)
+        sys.unraisablehook = self._unraisable
+
+    def raise_lost(self) -> None:
+        """Raise again the Stop of a signal whose first one was lost (raised in a GC callback, which Python ignores)."""
+        if self.armed and self.received is not None:
+            raise Stop(self.received)
 
     def __call__(self, signum, frame):
         if self.quiet or self.received is not None:
@@ -160,6 +196,22 @@ class StopOnSignal:
         if self.received is not None and not self.quiet:
             self.quiet = True
             raise Stop(self.received)
+
+
+_GUARDS: list[StopOnSignal] = []  # installed, innermost last
+
+
+def close_on_stop(resource: Closable) -> None:
+    """`resource` is closed by the innermost StopOnSignal's `restore()` if nothing else closed it."""
+    if _GUARDS:
+        guard = _GUARDS[-1]
+        guard._open[:] = [r for r in guard._open if not r.closed] + [resource]
+
+
+def end_every_guard() -> None:
+    """Close what each installed StopOnSignal still holds open, and give the signals back."""
+    for guard in reversed(_GUARDS):
+        guard.restore()
 
 
 def crash_report(error: Exception, line: str) -> Notice:

@@ -33,6 +33,7 @@ from sockrepl.events import (
     SpawnEvent,
     UsageError,
 )
+from sockrepl.lifecycle import CLEANUP_SHIELD, close_on_stop
 from sockrepl.limits import Limits
 from sockrepl.process import Namespace, Reply, Worker, WorkerGone, make_namespace, start_workers
 from sockrepl.protocol import Internal, Request
@@ -46,14 +47,37 @@ class Processes:
     def __init__(self, interactive: bool, limits: Limits | None, private_network: bool) -> None:
         self.interactive = interactive
         self.limits = limits
-        self.namespace: Namespace | None = make_namespace() if private_network else None
         self.sent = 0  # bytes handed to send/write/sendto, counted against limits.bytes_sent
-        self.scratch = Path(tempfile.mkdtemp(prefix="sockrepl-"))
         self.workers: dict[str, Worker] = {}
         self.departed: dict[str, str] = {}
         self.current: str | None = None
         self.created_files: Created = {}  # the socket files its binds made (socket_files.py)
         self.cancel_wait = threading.Event()  # set by an interactive front end's Ctrl-C during `wait`
+        self.closed = False
+        # A signal's Stop may come between any two lines: the namespace (fds that die with sockrepl) is
+        # made first; the scratch dir is made and registered for a signal's last cleanup with signals blocked.
+        self.namespace: Namespace | None = make_namespace() if private_network else None
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, CLEANUP_SHIELD)
+        try:
+            self.scratch = Path(tempfile.mkdtemp(prefix="sockrepl-"))
+            close_on_stop(self)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+
+    def close(self) -> list[Event]:
+        """Kill and reap every worker, remove the session's socket files and scratch dir.
+
+        The signals that end sockrepl wait until it is done (they are blocked, then delivered):
+        one that came now would cut the cleanup short, e.g. between two lessons of `--check`.
+        """
+        if self.closed:
+            return []
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, CLEANUP_SHIELD)
+        try:
+            self.closed = True
+            return self._end_all()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
     def _end_all(self) -> list[Event]:
         """Kill and reap every worker (a blocked call ends `= ?`), remove the socket files and the scratch dir."""

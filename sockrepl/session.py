@@ -11,7 +11,6 @@ and watches `watch_fds()` for results that arrive on their own.
 """
 
 import os
-import signal
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -35,7 +34,6 @@ from sockrepl.events import (
     View,
 )
 from sockrepl.holders import Holders
-from sockrepl.lifecycle import ENDING_SIGNALS
 from sockrepl.limits import Limits
 from sockrepl.parser import ParseError, parse
 from sockrepl.process import Worker, with_replies
@@ -43,7 +41,6 @@ from sockrepl.processes import Processes
 from sockrepl.state import ExportJob, Snapshot, TimelineView, Typed, file_listing, take_snapshot
 from sockrepl.why import explain_call, target
 
-CLEANUP_SHIELD = set(ENDING_SIGNALS)
 FIRST_PROCESS = "p1"  # the REPL and `sockrepl run` start with one process ready; a lesson starts from none
 DEFAULT_EXPORT = {"lesson": "sockrepl-lesson.md", "mermaid": "sockrepl-session.mmd", "html": "sockrepl-session.html",
                   "svg": "sockrepl-session.svg", "markdown": "sockrepl-session.md"}
@@ -90,7 +87,6 @@ class Session(Processes):
         self._awaiting_state = False  # the next snapshot is the state right after the last typed command
         self.typed: list[Typed] = []
         self.holders = Holders()  # who outside the session holds a peer: read from /proc once per socket
-        self.closed = False
 
     def run_line(self, line: str) -> list[Event]:
         try:
@@ -185,24 +181,6 @@ class Session(Processes):
         if self.recording.ties:
             self._sites[worker.name] = callsite.at_start(worker.pid, command, self.scratch, self.net)
         return super()._run_call(worker, command)
-
-    def close(self) -> list[Event]:
-        """Kill and reap every worker, remove the session's socket files and scratch dir.
-
-        The signals that end sockrepl wait until it is done (they are blocked, then delivered):
-        one that came now would cut the cleanup short, e.g. between two lessons of `--check`.
-        """
-        if self.closed:
-            return []
-        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, CLEANUP_SHIELD)
-        try:
-            return self._close()
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-
-    def _close(self) -> list[Event]:
-        self.closed = True
-        return self._end_all()
 
     def snapshot(self, also: tuple[str, ...] = ()) -> Snapshot:
         """The kernel's state now; the first one after a typed command is kept with it (exports check it)."""

@@ -899,3 +899,64 @@ def test_a_lesson_is_bounded_in_what_it_may_pin(tmp_path):
         f"     {queued}:22: a> send 3 \"x\"*200000 MSG_DONTWAIT",
         "       sockrepl refused it: a lesson may send 2097152 bytes in all; it has sent 2000000, "
         "and this call would add 200000"]
+
+
+# A signal at a chosen instant of `lesson --check`, in a child (no sleeps: a tracer sends it there).
+_SIGNAL_AT = r'''
+import gc, os, signal, sys, weakref
+from sockrepl import lessons_cli
+where = sys.argv[2]
+
+class Marker:
+    pass
+
+def send():
+    os.kill(os.getpid(), signal.SIGTERM)
+    sum(range(1000))  # a few bytecodes: the handler runs here
+
+def tracer(frame, event, arg):
+    name = frame.f_code.co_name
+    if event == "call" and frame.f_code.co_qualname in ("Session.close", "Processes.close") and where == "close":
+        sys.settrace(None)
+        send()  # as close() begins, before it blocks the signals
+    if event == "call" and name == "_do_spawn" and where == "gc":
+        sys.settrace(None)
+        marker = Marker()
+        weakref.finalize(marker, send)  # its Stop is raised in a finalizer: Python prints it and drops it
+        del marker
+        gc.collect()
+    return None
+
+sys.settrace(tracer)
+sys.exit(lessons_cli.check([sys.argv[1]]))
+'''
+
+_TINY_LESSON = """# Tiny
+
+## One step
+
+```sockrepl
+> spawn a b
+| spawned a (pid {pid}), b (pid {pid}); current process: a
+a> socket(AF_UNIX, SOCK_STREAM, 0)
+= 3
+a> bind(3, "a.sock")
+= 0
+```
+"""
+
+
+@pytest.mark.parametrize("where", ["close", "gc"])
+def test_a_signal_at_any_instant_of_lesson_check_ends_it_cleanly(tmp_path, where):
+    """close: Stop as a session's close() begins (before its mask) skipped the cleanup: the scratch dir stayed.
+    gc: a Stop raised in a finalizer is dropped by Python; the check ran on and said PASS, status 0."""
+    lesson = tmp_path / "tiny.md"
+    lesson.write_text(_TINY_LESSON)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    run = subprocess.run([sys.executable, "-c", _SIGNAL_AT, str(lesson), where], capture_output=True, text=True,
+                         timeout=60, env={**os.environ, "TMPDIR": str(scratch)})
+    assert run.returncode == 128 + signal.SIGTERM, (run.stdout, run.stderr)
+    assert run.stdout.splitlines()[-1] == "STOP lesson --check: SIGTERM; processes and files cleaned up"
+    assert run.stderr == ""  # not Python's "Exception ignored in ..." with a traceback
+    assert os.listdir(scratch) == []
