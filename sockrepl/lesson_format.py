@@ -11,15 +11,13 @@ a lesson both report them.
 """
 
 import errno
+import functools
 import re
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
-
-from markdown_it import MarkdownIt
-from markdown_it.token import Token
+from typing import TYPE_CHECKING, Literal
 
 from sockrepl.lesson_lines import (
     RUN_PLACEHOLDER,
@@ -34,9 +32,20 @@ from sockrepl.lesson_lines import (
     parse_expect,
 )
 
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from markdown_it.token import Token
+
 FENCE_WORD = "sockrepl"
 _OWNER_KEYS = ("peer_owner", "owner")  # their value is NAME:FD, naming a process
-_MARKDOWN = MarkdownIt("commonmark")
+
+
+@functools.cache
+def _markdown() -> "MarkdownIt":
+    """markdown-it is loaded when a lesson is first read: the REPL's first prompt does not wait for it (~25 ms)."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark")
 
 
 @dataclass(frozen=True)
@@ -103,7 +112,7 @@ def parse_lesson(text: str, path: str = "<lesson>") -> Lesson:
     """Headings and fences from markdown-it; each block's lines from `BLOCK_KINDS`."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")  # as markdown-it does, so line numbers agree
     lines = text.split("\n")
-    tokens = _MARKDOWN.parse(text)
+    tokens = _markdown().parse(text)
     title, start = "", 0
     h2: list[tuple[int, int, str]] = []  # (first line, end line, text) of each `## ` heading, 0-based
     fences: list[tuple[int, int, Token]] = []  # (first line, end line, token), 0-based
@@ -150,7 +159,7 @@ def _summary(intro: str) -> str:
     return re.split(r"(?<=[.!?])\s", paragraph, maxsplit=1)[0]
 
 
-def _block_kind(fence: Token, path: str) -> str | None:
+def _block_kind(fence: "Token", path: str) -> str | None:
     """The block kind a fence asks for; None for any other code block; an error for a near miss."""
     words = fence.info.split()
     line = fence.map[0] + 1 if fence.map else 0
@@ -186,7 +195,7 @@ def _distance(a: str, b: str) -> int:
     return previous[-1]
 
 
-def _need_closed(fence: Token, first: int, end: int, lines: list[str], path: str) -> None:
+def _need_closed(fence: "Token", first: int, end: int, lines: list[str], path: str) -> None:
     """markdown-it runs an unclosed fence to the end of the file; a lesson says so instead."""
     last = lines[end - 1].strip() if end - 1 > first else ""
     if not (last.startswith(fence.markup) and set(last) == {fence.markup[0]}):

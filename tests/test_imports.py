@@ -73,3 +73,12 @@ def test_a_script_that_does_not_export_loads_no_exporter():
     done = subprocess.run([sys.executable, "-c", code, str(PACKAGE.parent)], capture_output=True, text=True,
                           timeout=60)
     assert (done.returncode, done.stdout.strip()) == (0, "[]"), done.stderr
+
+
+def test_the_repl_starts_without_markdown_it():
+    """The first prompt does not wait for the lesson parser's Markdown library (~25 ms): a lesson loads it."""
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import sockrepl.repl; print('markdown_it' in sys.modules); "
+            "from sockrepl.lessons import load; load('phone'); print('markdown_it' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code, str(PACKAGE.parent)], capture_output=True, text=True,
+                          timeout=60)
+    assert (done.returncode, done.stdout.split()) == (0, ["False", "True"]), done.stderr
