@@ -70,7 +70,8 @@ def test_ctrl_backslash_while_a_line_runs_quits_with_the_full_cleanup(term):  # 
     assert (term.child.exitstatus, term.child.signalstatus) == (128 + signal.SIGQUIT, None)
 
 
-def test_ctrl_c_stops_a_lesson_step(tmp_path):
+def _lesson_step_blocked_in_accept(tmp_path) -> Terminal:
+    """The waiting lesson at a terminal, its one step started: a's accept is blocked."""
     lesson = tmp_path / "waiting.md"
     lesson.write_text(WAIT_LESSON)
     show = Terminal(tmp_path, args=("lesson", str(lesson)))
@@ -78,6 +79,15 @@ def test_ctrl_c_stops_a_lesson_step(tmp_path):
         show.wait_for(r"step 1/1 · Wait for a caller")
         show.child.send("\r")
         show.wait_for(r"accept\(3, NULL, NULL <unfinished \.\.\.>")
+    except BaseException:
+        show.close()
+        raise
+    return show
+
+
+def test_ctrl_c_stops_a_lesson_step(tmp_path):
+    show = _lesson_step_blocked_in_accept(tmp_path)
+    try:
         running_a_line(show)
         show.child.send("\x03")
         show.wait_for(r"step interrupted", seconds=5)
@@ -88,13 +98,8 @@ def test_ctrl_c_stops_a_lesson_step(tmp_path):
 
 
 def test_sighup_during_a_lesson_step_cleans_up_at_once(tmp_path):
-    lesson = tmp_path / "waiting.md"
-    lesson.write_text(WAIT_LESSON)
-    show = Terminal(tmp_path, args=("lesson", str(lesson)))
+    show = _lesson_step_blocked_in_accept(tmp_path)
     try:
-        show.wait_for(r"step 1/1 · Wait for a caller")
-        show.child.send("\r")
-        show.wait_for(r"accept\(3, NULL, NULL <unfinished \.\.\.>")
         pids, scratch = show.pids(), show.scratch()
         running_a_line(show)
         show.child.kill(signal.SIGHUP)
