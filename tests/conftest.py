@@ -112,7 +112,7 @@ def typed():
     os.chdir(cwd)
 
 
-# ---- helpers for the hardening tests (test_fuzz.py, test_faults.py) ----------
+# ---- helpers for the hardening tests (test_fuzz.py, test_faults_*.py) ----------
 
 SPAWNED = re.compile(r"^spawned (.*); current process: ", re.M)
 SPAWNED_PID = re.compile(r"\(pid (\d+)")
@@ -149,6 +149,41 @@ def sockets_under(directory) -> list[str]:
             except OSError:
                 pass
     return found
+
+
+def children_of(pid: int) -> set[int]:
+    """Live (non-zombie) children of a process, from /proc."""
+    found = set()
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                found |= {int(p) for p in f.read().split()}
+    except FileNotFoundError:
+        return set()
+    return {p for p in found if not gone(p)}
+
+
+def workers_of(sockrepl_pid: int) -> set[int]:
+    """Worker processes started by that sockrepl (their argv names its pid), wherever they are now."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        ours = any(a.endswith(b"worker.py") for a in argv) and str(sockrepl_pid).encode() in argv
+        if ours and not gone(int(entry)):
+            found.add(int(entry))
+    return found
+
+
+def only_scratch_line(stderr: bytes) -> bool:
+    """stderr holds nothing but the line that names the scratch directory."""
+    lines = stderr.decode("utf-8", "replace").splitlines()
+    return len(lines) == 1 and lines[0].startswith("sockrepl: scratch directory /tmp/")
 
 
 class Live:
