@@ -229,8 +229,9 @@ _command("ss", "inspection", "the kernel's view of the session's sockets, like s
 _command("why", "inspection", "why the last call blocked, failed or surprised: the reasons, with the kernel's evidence",
          [P("name", "name", None), P("keyword", "word", None, label="fd N"), P("fd", "fd", None, label="")],
          runs="process", example="why c3", check=check_why, details=(
-             "Explains the current process's last call (why NAME: NAME's; why NAME fd N: its last call on fd N): "
-             "why it blocked, failed, or returned something surprising, and what would change it.",
+             "Explains the current process's last call (why NAME: NAME's; why NAME fd N: its last call on fd N, "
+             "or the call that made fd N): why it blocked, failed, or returned something surprising, and what "
+             "would change it.",
              "Each claim is followed by its evidence and where that comes from. \"kernel, now\": what sock_diag "
              "(as ss -x), /proc/PID/syscall and lstat show at this moment. \"session record\": a line the session "
              "ran and what the kernel returned then, numbered #N in the order it happened.",

@@ -37,9 +37,11 @@ SIGPIPE = C.SIGNALS["SIGPIPE"]
 
 
 def target(history: tuple[Record, ...], process: str, fd: int | None = None) -> CallRecord | None:
-    """The call `why` explains: the process's last call (on `fd`, when given)."""
+    """The call `why` explains: the process's last call (on `fd`, when given: the call that made the fd
+    counts, socket, socketpair or accept, so a new fd's origin is explained)."""
     for record in reversed(history):
-        if isinstance(record, CallRecord) and record.process == process and (fd is None or record.fd == fd):
+        if isinstance(record, CallRecord) and record.process == process and (
+                fd is None or record.fd == fd or fd in created_fds(record.command, record.outcome)):
             return record
     return None
 
@@ -260,8 +262,10 @@ def _returned(record: CallRecord, snapshot: Snapshot, history) -> list[Reason]:
 def as_asked(record: CallRecord) -> Reason:
     """The answer for a call that did what it was asked, with nothing more to say (`check` words it its own way)."""
     ret = record.outcome.ret if record.outcome else None
-    return Reason(f"{call_text(record)} returned {ret}, as asked: nothing to explain.", f"#{record.seq}: = {ret}",
-                  "session")
+    made = created_fds(record.command, record.outcome)
+    pair = f", fds [{made[0]}, {made[1]}]" if len(made) == 2 else ""  # socketpair returns 0: its fds are its answer
+    return Reason(f"{call_text(record)} returned {ret}, as asked: nothing to explain.",
+                  f"#{record.seq}: = {ret}{pair}", "session")
 
 
 def _connected(record: CallRecord, view: FdView | None) -> list[Reason]:

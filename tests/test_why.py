@@ -13,7 +13,7 @@ import pytest
 from sockrepl.calllog import CallRecord
 from sockrepl.explain import notes
 from sockrepl.why import Reason, explain_call, target
-from tests.conftest import Transcript, run_sockrepl
+from tests.conftest import FIRST_LINE, Transcript, normalize, run_sockrepl
 from tests.test_repl import Terminal, phone_setup
 
 STEPS = """\
@@ -305,6 +305,47 @@ def test_why_end_to_end():
     assert "c1 has made no call on fd 7 yet: nothing to explain" in lines
     assert "accept(3) returned 4, as asked: nothing to explain." in lines  # released by c1, the last on fd 3
     assert result.returncode == 2  # the malformed `why c3 3`
+
+
+ORIGIN_SCRIPT = """\
+socket AF_UNIX SOCK_STREAM
+why p1 fd 3
+bind 3 s.sock
+listen 3 1
+socketpair AF_UNIX SOCK_DGRAM
+why p1 fd 5
+spawn c
+socket AF_UNIX SOCK_STREAM
+connect 3 s.sock
+p1: accept 3
+why p1 fd 6
+why p1 fd 4
+"""
+
+
+def test_why_on_a_new_fd_names_the_call_that_made_it():
+    """socket, socketpair (both fds) and accept (its new fd) count as calls on the fd they made."""
+    result = run_sockrepl(ORIGIN_SCRIPT)
+    assert normalize(result.stdout.decode()).splitlines() == [
+        FIRST_LINE,
+        "[p1] socket(AF_UNIX, SOCK_STREAM, 0) = 3",
+        "socket() returned 3, as asked: nothing to explain.",
+        "      evidence (session record): #1: = 3",
+        '[p1] bind(3, {sa_family=AF_UNIX, sun_path="s.sock"}, 8) = 0',
+        "[p1] listen(3, 1) = 0",
+        "[p1] socketpair(AF_UNIX, SOCK_DGRAM, 0, [4, 5]) = 0",
+        "socketpair() returned 0, as asked: nothing to explain.",
+        "      evidence (session record): #4: = 0, fds [4, 5]",
+        "spawned c (pid N); current process: c",
+        "[c] socket(AF_UNIX, SOCK_STREAM, 0) = 3",
+        '[c] connect(3, {sa_family=AF_UNIX, sun_path="s.sock"}, 8) = 0',
+        "[p1] accept(3, NULL, NULL) = 6",
+        "accept(3) returned 6, as asked: nothing to explain.",
+        "      evidence (session record): #7: = 6",
+        "socketpair() returned 0, as asked: nothing to explain.",
+        "      evidence (session record): #4: = 0, fds [4, 5]",
+    ]
+    assert result.returncode == 0
 
 
 def test_help_and_man_why_and_a_stopped_process():
