@@ -11,12 +11,14 @@ kept from closing is closed when its `StopOnSignal` is restored.
 """
 
 import codecs
+import contextlib
 import errno
 import io
 import os
 import signal
 import sys
 import traceback
+from collections.abc import Iterator
 from typing import Protocol
 
 from sockrepl.events import Notice
@@ -128,6 +130,22 @@ def prepare_streams() -> list[int]:
 
 
 CLEANUP_SHIELD = set(ENDING_SIGNALS)  # blocked while a session's resources are made or removed
+
+
+@contextlib.contextmanager
+def shielded() -> Iterator[None]:
+    """The signals that end sockrepl wait (blocked) until the body is done, then are delivered.
+
+    So a `Stop` never falls between making a resource (a scratch dir, a forked worker) and
+    recording it where cleanup finds it: do both in the body, inside the `try` that cleans up.
+    A signal already caught raises its `Stop` before anything is blocked.
+    """
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, ())
+    try:
+        signal.pthread_sigmask(signal.SIG_BLOCK, CLEANUP_SHIELD)
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 class Closable(Protocol):

@@ -33,7 +33,7 @@ from sockrepl.events import (
     SpawnEvent,
     UsageError,
 )
-from sockrepl.lifecycle import CLEANUP_SHIELD, close_on_stop
+from sockrepl.lifecycle import close_on_stop, shielded
 from sockrepl.limits import Limits
 from sockrepl.process import Namespace, Reply, Worker, WorkerGone, make_namespace, start_workers
 from sockrepl.protocol import Internal, Request
@@ -57,12 +57,9 @@ class Processes:
         # A signal's Stop may come between any two lines: the namespace (fds that die with sockrepl) is
         # made first; the scratch dir is made and registered for a signal's last cleanup with signals blocked.
         self.namespace: Namespace | None = make_namespace() if private_network else None
-        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, CLEANUP_SHIELD)
-        try:
+        with shielded():
             self.scratch = Path(tempfile.mkdtemp(prefix="sockrepl-"))
             close_on_stop(self)
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
     def close(self) -> list[Event]:
         """Kill and reap every worker, remove the session's socket files and scratch dir.
@@ -72,12 +69,9 @@ class Processes:
         """
         if self.closed:
             return []
-        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, CLEANUP_SHIELD)
-        try:
+        with shielded():
             self.closed = True
             return self._end_all()
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
     def _end_all(self) -> list[Event]:
         """Kill and reap every worker (a blocked call ends `= ?`), remove the socket files and the scratch dir."""
