@@ -19,6 +19,7 @@ from pathlib import Path
 
 from sockrepl import procfs
 from sockrepl.commands import Command, call_on_fd
+from sockrepl.lifecycle import shielded
 from sockrepl.protocol import NAMESPACE_READY, Hello, Internal, Outcome, Request, request_frame, take_replies
 
 Reply = Outcome | Hello | Internal
@@ -42,7 +43,22 @@ class Namespace:
 
 
 def make_namespace() -> Namespace | None:
-    """A private network namespace made by a short-lived worker; None where the kernel refuses one."""
+    """A private network namespace made by a short-lived worker; None where the kernel refuses one.
+
+    The signals that end sockrepl wait the moment it takes (the helper's start, 30-100 ms):
+    a `Stop` at any instant of it would leave the helper running, or unreaped.
+    """
+    with shielded():
+        message, fds = _namespace_fds()
+    if message != NAMESPACE_READY or len(fds) < 2:
+        for fd in fds:
+            os.close(fd)
+        return None
+    return Namespace(socket.socket(fileno=fds[0]), tuple(fds[1:]))
+
+
+def _namespace_fds() -> tuple[bytes, list[int]]:
+    """Run the helper (`worker.py namespace`) and reap it: its answer, and the fds that came with it."""
     ours, theirs = socket.socketpair()
     with ours, theirs:
         popen = subprocess.Popen(
@@ -62,11 +78,7 @@ def make_namespace() -> Namespace | None:
             except subprocess.TimeoutExpired:
                 popen.kill()
                 popen.wait()
-    if message != NAMESPACE_READY or len(fds) < 2:
-        for fd in fds:
-            os.close(fd)
-        return None
-    return Namespace(socket.socket(fileno=fds[0]), tuple(fds[1:]))
+    return message, fds
 
 
 class WorkerGone(Exception):
@@ -223,10 +235,14 @@ def with_replies(workers: list[Worker]) -> list[Worker]:
     return [w for w in workers if w.ready or w.reply_fd in readable]
 
 
-def start_workers(names: list[str], cwd: Path, uid: int | None = None, gid: int | None = None,
-                  fd_limit: int = 0, namespace: Namespace | None = None) -> list[Worker]:
+def start_workers(names: list[str], cwd: Path, into: dict[str, Worker], uid: int | None = None,
+                  gid: int | None = None, fd_limit: int = 0, namespace: Namespace | None = None) -> list[Worker]:
     """Start all at once, then wait for each one's hello (which says it is ready).
 
+    Each is put in `into` (the session's) as it is forked, with the signals that end sockrepl
+    blocked: a `Stop` never finds a worker the session's close() does not know. They are
+    forked with those signals blocked, so a worker unblocks them first (worker.py).
+    If one fails to start, all are killed, reaped, and taken out of `into` again.
     `fd_limit`: the workers' RLIMIT_NOFILE (0: sockrepl's own). `namespace`: the lesson's, which they enter.
     """
     joins = namespace.joins if namespace else ()
@@ -237,11 +253,13 @@ def start_workers(names: list[str], cwd: Path, uid: int | None = None, gid: int 
     workers: list[Worker] = []
     try:
         for name in names:
-            popen = subprocess.Popen(
-                argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                cwd=cwd, start_new_session=True, close_fds=True, bufsize=0, pass_fds=joins,
-            )
-            workers.append(Worker(name, popen))
+            with shielded():
+                popen = subprocess.Popen(
+                    argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                    cwd=cwd, start_new_session=True, close_fds=True, bufsize=0, pass_fds=joins,
+                )
+                workers.append(Worker(name, popen))
+                into[name] = workers[-1]
         deadline = time.monotonic() + HELLO_SECONDS
         for worker in workers:
             hello, gone = None, False
@@ -251,9 +269,10 @@ def start_workers(names: list[str], cwd: Path, uid: int | None = None, gid: int 
                 raise OSError(f"{worker.name} did not start")
             worker.uid = hello.uid
     except BaseException:
-        for worker in workers:
+        for worker in workers:  # one taken out of `into` only once reaped: a Stop meanwhile leaves it to close()
             if worker.running():
                 worker.kill(signal.SIGKILL)
             worker.reap()
+            into.pop(worker.name, None)
         raise
     return workers

@@ -120,15 +120,14 @@ class Processes:
             return [UsageError(str(error), "spawn [--user USER] [--unprivileged] NAME...")]
         events: list[Event] = [Notice(note)] if note else []
         try:
-            started = start_workers(names, self.scratch, uid, gid, self.limits.fds_per_process if self.limits else 0,
-                                    self.namespace)
+            started = start_workers(names, self.scratch, self.workers, uid, gid,
+                                    self.limits.fds_per_process if self.limits else 0, self.namespace)
         except OSError as error:
             reason = C.errno_text(error.errno) if error.errno else str(error)
             hint = ("the system refuses this user more processes (ulimit -u): kill some, or raise the limit"
                     if error.errno == errno.EAGAIN else "close some fds or kill some processes first")
             return [*events, UsageError(f"could not start a process: {reason}", hint=hint)]
         for worker in started:
-            self.workers[worker.name] = worker
             self.departed.pop(worker.name, None)
         self.current = names[0]
         rows = tuple((w.name, w.pid, None if w.uid == os.getuid() else w.uid) for w in started)

@@ -8,7 +8,8 @@ found by putting the package's parent directory last on the path): it must start
 
 It behaves like a C program: one syscall per request, through libc (syscalls.py), the
 kernel's return value and errno as they are, no PEP 475 retry after EINTR (a SIGINT from
-the session makes a blocked call return -1 EINTR), SIGPIPE at its default action.
+the session makes a blocked call return -1 EINTR), SIGPIPE at its default action, no signal
+blocked (it is forked with sockrepl's ending signals blocked, see process.start_workers).
 
 `worker.py namespace FD` makes a lesson's private network namespace instead (see
 `make_namespace`) and exits.
@@ -121,6 +122,7 @@ def die_with(parent):
 
 
 def main(argv):
+    signal.pthread_sigmask(signal.SIG_SETMASK, ())  # first: it came with sockrepl's ending signals blocked
     if argv[1] == "namespace":
         return make_namespace(int(argv[2]))
     parent, fd_limit = int(argv[1]), int(argv[2])
