@@ -12,24 +12,27 @@ from pathlib import Path
 
 from prompt_toolkit.history import History
 
+from sockrepl.progress import state_dir
+
 KEEP = 1000
 
 
-def history_path() -> str:
-    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
-    return os.path.join(base, "sockrepl", "history")
+def history_path() -> str | None:
+    """Beside the progress file; None without a home: the history then lives only as long as the session."""
+    folder = state_dir()
+    return str(folder / "history") if folder else None
 
 
 class AtomicFileHistory(History):
-    def __init__(self, path: str):
+    def __init__(self, path: str | None):
         super().__init__()
-        self.path = Path(path)
+        self.path = Path(path) if path else None
         self._entries: list[str] | None = None
 
     def _load(self) -> list[str]:
         if self._entries is None:
             try:
-                text = self.path.read_text(encoding="utf-8", errors="replace")
+                text = self.path.read_text(encoding="utf-8", errors="replace") if self.path else ""
             except OSError:
                 text = ""
             self._entries = [line for line in text.split("\n") if line.strip()]
@@ -44,6 +47,8 @@ class AtomicFileHistory(History):
         entries = self._load()
         entries.append(string)
         del entries[:-KEEP]
+        if self.path is None:
+            return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, temp = tempfile.mkstemp(prefix=".history-", dir=self.path.parent)

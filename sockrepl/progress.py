@@ -42,8 +42,22 @@ class LessonProgress:
         return " · ".join(said)
 
 
-def state_dir() -> Path:
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+NO_HOME = ("there is no home directory to keep it in (HOME is unset and this user has none): "
+           "set XDG_STATE_HOME to a directory")
+
+
+def state_dir() -> Path | None:
+    """$XDG_STATE_HOME/sockrepl, else ~/.local/state/sockrepl; None where neither names a place.
+
+    A relative XDG_STATE_HOME is ignored, as the XDG spec says; without HOME and a passwd entry,
+    `~` stays `~`, and writing there would put a `~` folder in the current directory.
+    """
+    base = os.environ.get("XDG_STATE_HOME", "")
+    if not os.path.isabs(base):
+        home = os.path.expanduser("~")
+        if not os.path.isabs(home):
+            return None
+        base = os.path.join(home, ".local", "state")
     return Path(base) / "sockrepl"
 
 
@@ -51,12 +65,15 @@ class Progress:
     """Every lesson's progress; `problem` says why what was on disk could not be used."""
 
     def __init__(self, folder: Path | None = None):
-        self.path = (folder or state_dir()) / FILE_NAME
+        folder = folder or state_dir()
+        self.path = folder / FILE_NAME if folder else None
         self.lessons: dict[str, LessonProgress] = {}
-        self.problem = ""
+        self.problem = "" if self.path else f"your progress is not kept: {NO_HOME}"
         self._load()
 
     def _load(self) -> None:
+        if self.path is None:
+            return
         try:
             raw = json.loads(self.path.read_text(encoding="utf-8"))
             self.lessons = {str(name): LessonProgress(**fields) for name, fields in raw["lessons"].items()}
@@ -76,7 +93,9 @@ class Progress:
         return progress
 
     def save(self) -> str:
-        """Write it atomically; what went wrong, or "" (a lesson goes on without saving)."""
+        """Write it atomically; what went wrong, or "" (a lesson goes on without saving; without a place: said once)."""
+        if self.path is None:
+            return ""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, temporary = tempfile.mkstemp(prefix=".progress-", dir=self.path.parent)
@@ -94,6 +113,8 @@ class Progress:
     def reset(self) -> str:
         """Forget all progress; what went wrong, or ""."""
         self.lessons = {}
+        if self.path is None:
+            return f"no progress to forget: {NO_HOME}"
         try:
             self.path.unlink(missing_ok=True)
         except OSError as error:

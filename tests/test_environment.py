@@ -1,0 +1,57 @@
+"""The environment a user may start sockrepl in: no home directory, odd encodings, endless input."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pexpect
+import pytest
+from test_repl import Terminal
+
+NO_HOME = ("there is no home directory to keep it in (HOME is unset and this user has none): "
+           "set XDG_STATE_HOME to a directory")
+
+
+def _homeless(tmp_path) -> tuple[list[str], dict[str, str]]:
+    """argv prefix and environment of a user with no passwd entry and no HOME (`docker run -u 12345`, `env -i`).
+
+    Only the real uid changes (`~` is looked up by it): the interpreter under /root stays reachable.
+    """
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        pytest.skip("needs root and setpriv to run sockrepl as a uid without a passwd entry")
+    env = {k: v for k, v in os.environ.items() if k not in ("HOME", "XDG_STATE_HOME")}
+    env.update(TMPDIR=str(tmp_path), PYTHONPATH=str(Path(__file__).parents[1]))  # this tree's, from tmp_path
+    return ["setpriv", f"--ruid={60000 + os.getpid() % 5000}", sys.executable, "-m", "sockrepl"], env
+
+
+def test_without_a_home_the_lesson_list_and_reset_say_so(tmp_path):
+    """Was `internal error: RuntimeError: Could not determine home directory.` (status 70)."""
+    argv, env = _homeless(tmp_path)
+    listing = subprocess.run([*argv, "lesson"], capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path)
+    assert listing.returncode == 0 and listing.stderr == ""
+    assert f"your progress:\n  your progress is not kept: {NO_HOME}\n  addresses        not started\n" in listing.stdout
+    reset = subprocess.run([*argv, "lesson", "--reset-progress"], capture_output=True, text=True, timeout=60,
+                           env=env, cwd=tmp_path)
+    assert (reset.returncode, reset.stdout, reset.stderr) == (1, "", f"sockrepl: no progress to forget: {NO_HOME}\n")
+    assert os.listdir(tmp_path) == []
+
+
+def test_without_a_home_a_lesson_opens_and_no_history_lands_in_the_current_directory(tmp_path):
+    """The lesson failed to open (`sockrepl failed on lesson phone: RuntimeError`), and the REPL wrote its
+    history to ./~/.local/state/sockrepl/history, `~` being left as it was by expanduser."""
+    argv, env = _homeless(tmp_path)
+    prefix = ["env", "-C", str(tmp_path), "-u", "HOME", "-u", "XDG_STATE_HOME", f"PYTHONPATH={env['PYTHONPATH']}",
+              f"TMPDIR={tmp_path}", *argv[:2]]
+    term = Terminal(tmp_path, columns=120, args=("lesson", "phone"), prefix=prefix)
+    try:
+        term.wait_for(r"step 1/9")
+        assert f"your progress is not kept: {NO_HOME}" in " ".join(term.transcript().split())
+        term.type("ps", wait_for=r"NAME +PID")
+        term.send_now("\x04")
+        term.child.expect(pexpect.EOF, timeout=30)
+        term.child.wait()
+    finally:
+        term.close()
+    assert term.child.exitstatus == 0 and os.listdir(tmp_path) == []
