@@ -11,7 +11,7 @@ import concurrent.futures
 import contextlib
 import signal
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
@@ -25,7 +25,6 @@ from sockrepl.commands import FRONT_END_COMMANDS, REGISTRY, Command
 from sockrepl.complete import Context
 from sockrepl.engine import Engine, LineRun
 from sockrepl.history import AtomicFileHistory, history_path
-from sockrepl.lesson_driver import LessonDriver
 from sockrepl.lifecycle import crash_report
 from sockrepl.panel import PanelMode
 from sockrepl.parser import ParseError, parse
@@ -46,14 +45,17 @@ from sockrepl.textsafe import visible
 from sockrepl.theme import process_style
 from sockrepl.transcript import Transcript
 
+if TYPE_CHECKING:
+    from sockrepl.lesson_driver import LessonDriver
+
 
 class Repl(Transcript):
     def __init__(self, engine: Engine, started: LineRun, input=None, output=None, history_file: str | None = None,
-                 lesson: LessonDriver | None = None):
+                 lesson: "LessonDriver | None" = None):
         """`started`: the future of the first line (spawning p1), already under way."""
         self.engine = engine
         self.engine.listen(self._from_engine)
-        self.lesson = lesson or LessonDriver()
+        self.lesson = lesson  # else made by the first lesson command (`_driver`): a lesson's modules load then
         self.started = started
         self.loop: asyncio.AbstractEventLoop | None = None
         self.snapshot: Snapshot | None = None
@@ -82,6 +84,30 @@ class Repl(Transcript):
 
     # ---- what is drawn ---------------------------------------------------
 
+    @property
+    def in_lesson(self) -> bool:
+        return self.lesson is not None and self.lesson.active
+
+    @property
+    def presenting(self) -> bool:
+        return self.lesson is not None and self.lesson.present
+
+    def _driver(self) -> "LessonDriver":
+        """The lesson driver, made when first needed: a session without lessons never loads their modules."""
+        if self.lesson is None:
+            from sockrepl.lesson_driver import LessonDriver
+
+            self.lesson = LessonDriver()
+        return self.lesson
+
+    async def _student_line(self, line: str) -> bool:
+        """True if the lesson took the line (a prediction's answer, an exercise's try)."""
+        return self.lesson is not None and await self.lesson.student_line(self, line)
+
+    async def _enter(self) -> bool:
+        """True if the lesson took the empty line (its next step)."""
+        return self.lesson is not None and await self.lesson.enter(self)
+
     def current(self) -> str | None:
         """The current process as the last snapshot says (the session itself lives on the engine thread)."""
         return self.snapshot.current if self.snapshot else None
@@ -92,14 +118,14 @@ class Repl(Transcript):
 
     def _toolbar(self):
         size = self.prompt.app.output.get_size()
-        keys = footer_keys(self.lesson.present, self.lesson.active, self.lesson.status(), self.snapshot)
+        keys = footer_keys(self.presenting, self.in_lesson, self.lesson.status() if self.lesson else "", self.snapshot)
         return toolbar(self.snapshot, self.panel_mode, keys, size.columns, size.rows)
 
     def _toolbar_height(self) -> int:
         return 1 + sum(text.count("\n") for _, text, *_ in self._toolbar())
 
     def context(self) -> Context:
-        return completion_context(self.snapshot, self.lesson.names)
+        return completion_context(self.snapshot, lambda: self._driver().names())
 
     def echo(self, source: str) -> None:
         """A lesson's command, shown as if it had been typed at the prompt."""
@@ -110,7 +136,7 @@ class Repl(Transcript):
         from sockrepl.richtext import markdown_ansi
 
         width = self.prompt.app.output.get_size().columns
-        self._print(to_formatted_text(ANSI(markdown_ansi(text, width, title, self.lesson.present))))
+        self._print(to_formatted_text(ANSI(markdown_ansi(text, width, title, self.presenting))))
 
     async def refresh(self):
         """A fresh snapshot from the engine, shown in the panel."""
@@ -146,8 +172,8 @@ class Repl(Transcript):
             self.panel_mode = PANEL_MODES[(PANEL_MODES.index(self.panel_mode) + 1) % len(PANEL_MODES)]
             event.app.invalidate()
 
-        between_steps = Condition(lambda: self.lesson.active and not self.prompt.app.current_buffer.text)
-        presenting = Condition(lambda: self.lesson.present and not self.prompt.app.current_buffer.text)
+        between_steps = Condition(lambda: self.in_lesson and not self.prompt.app.current_buffer.text)
+        presenting = Condition(lambda: self.presenting and not self.prompt.app.current_buffer.text)
 
         # Keys that move a lesson never start a command: no letter, no Space.
         @keys.add("pagedown", filter=between_steps)
@@ -204,7 +230,7 @@ class Repl(Transcript):
         try:
             command = parse(line)
         except ParseError as error:  # a student's line in a lesson step may be no command: an answer, a try
-            if error.command in FRONT_END_COMMANDS or not await self.lesson.student_line(self, line):
+            if error.command in FRONT_END_COMMANDS or not await self._student_line(line):
                 self.print_events([refusal(error)], pageable=True)
             return True
         runs = REGISTRY[command.name].runs if command else None
@@ -213,8 +239,8 @@ class Repl(Transcript):
         if command and runs == "screen":
             SCREEN[command.name](self, command)
         elif command and runs == "lesson":
-            await self.lesson.run(self, command)
-        elif not await (self.lesson.student_line(self, line) if line.strip() else self.lesson.enter(self)):
+            await self._driver().run(self, command)
+        elif not await (self._student_line(line) if line.strip() else self._enter()):
             await self.execute(line)  # the session's: a call, or one of its own commands (Enter: a fresh panel)
         return True
 
@@ -288,14 +314,14 @@ class Repl(Transcript):
         try:
             events = await asyncio.wrap_future(self.started.events)
             self.snapshot = await asyncio.wrap_future(self.started.snapshot)
-            if not self.lesson.active:  # a lesson starts a fresh session, and names its directory
+            if not self.in_lesson:  # a lesson starts a fresh session, and names its directory
                 self.say(f"sockrepl: scratch directory {visible(self.snapshot.scratch)} "
                          "(relative paths live here)")
             self.print_events(events)
             self.say("help: commands · man CALL: a system call · lesson: guided lessons · Ctrl-D: quit",
                      "class:hint")
-            if self.lesson.active:
-                await self.lesson.start(self)
+            if self.in_lesson:
+                await self._driver().start(self)
             while not self.stopping:
                 unfinished, self.paste_rest = self.paste_rest, ""
                 try:
@@ -322,7 +348,7 @@ SCREEN: dict[str, Callable[[Repl, Command], None]] = {"panel": Repl._panel, "cle
 """The screen commands' handlers (tests/test_dispatch.py: one for each, and no other)."""
 
 
-def main(engine: Engine, started: LineRun, lesson: LessonDriver | None = None) -> int:
+def main(engine: Engine, started: LineRun, lesson: "LessonDriver | None" = None) -> int:
     repl = Repl(engine, started, lesson=lesson)
     try:
         return asyncio.run(repl.run())

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 PACKAGE = Path(__file__).resolve().parent.parent / "sockrepl"
 MODULES = {path.stem: path for path in PACKAGE.glob("*.py")}
 
@@ -82,3 +84,40 @@ def test_the_repl_starts_without_markdown_it():
     done = subprocess.run([sys.executable, "-c", code, str(PACKAGE.parent)], capture_output=True, text=True,
                           timeout=60)
     assert (done.returncode, done.stdout.split()) == (0, ["False", "True"]), done.stderr
+
+
+LESSON_MODULES = ("sockrepl.lesson_driver", "sockrepl.coach", "sockrepl.lessons", "sockrepl.lesson_format",
+                  "markdown_it")
+REPL_SESSION = """
+import asyncio, sys
+sys.path.insert(0, sys.argv[1])
+from prompt_toolkit.input import create_pipe_input
+from prompt_toolkit.output import DummyOutput
+from sockrepl.engine import Engine
+from sockrepl.repl import Repl
+
+async def main():
+    with create_pipe_input() as keyboard:
+        engine = Engine()
+        repl = Repl(engine, engine.run_line("spawn p1"), input=keyboard, output=DummyOutput(), history_file=sys.argv[2])
+        running = asyncio.ensure_future(repl.run())
+        for line in sys.argv[4:]:
+            keyboard.send_text(line + "\\r")
+        keyboard.send_text("\\x04")
+        await asyncio.wait_for(running, 20)
+    print(" ".join(name for name in sys.argv[3].split() if name in sys.modules) or "none")
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("lines, loaded", [
+    (["socket AF_UNIX SOCK_STREAM", "help"], "none"),
+    (["lesson phone"], " ".join(LESSON_MODULES)),
+])
+def test_a_session_loads_the_lesson_modules_only_when_a_lesson_command_comes(tmp_path, lines, loaded):
+    """The first prompt does not wait for the lesson driver, the coach and the lesson parser (~15 ms, issue 16)."""
+    done = subprocess.run([sys.executable, "-c", REPL_SESSION, str(PACKAGE.parent), str(tmp_path / "history"),
+                           " ".join(LESSON_MODULES), *lines],
+                          capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout.split("\n")[-2]) == (0, loaded), done.stdout + done.stderr
