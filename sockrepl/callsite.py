@@ -9,8 +9,8 @@ to find the socket an address leads to); none for the others.
 """
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from sockrepl import kernel, procfs
 from sockrepl.commands import Command
@@ -18,8 +18,7 @@ from sockrepl.commands import Command
 TIED_AT_START = ("connect", "sendto", "send", "write", "close", "shutdown")
 
 
-@dataclass(frozen=True)
-class Site:
+class Site(NamedTuple):
     """The socket the call's fd named, and the one at its other end (or that its address led to)."""
 
     inode: int | None

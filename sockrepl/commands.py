@@ -53,6 +53,8 @@ def call_on_fd(name: str, fd: int | None) -> str:
 
 @dataclass(frozen=True)
 class Param:
+    """One argument of a command: how it is parsed (`kind`), and what it is when left out."""
+
     name: str
     kind: str
     default: Any = REQUIRED
@@ -75,6 +77,8 @@ class Param:
 
 @dataclass(frozen=True)
 class Spec:
+    """A command as the registry knows it: its words, who runs it, its help and its two grammars."""
+
     name: str
     group: str
     summary: str

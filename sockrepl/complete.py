@@ -5,7 +5,9 @@ directly with tables of cases.
 """
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import NamedTuple
 
 from sockrepl import constants as C
 from sockrepl.commands import ALIASES, GROUPS, IN_A_PROCESS, REGISTRY, Param
@@ -14,19 +16,19 @@ WORD_BREAK = re.compile(r"[\s,()|]")
 PREFIX = re.compile(r"^\s*([A-Za-z_][\w.-]*)\s*[:>]\s+")
 
 
-@dataclass(frozen=True)
-class Context:
+class Context(NamedTuple):
     """What the session holds right now, for completing names, fds and paths."""
 
     processes: tuple[str, ...] = ()
     current: str | None = None
-    fds: dict[str, tuple[tuple[int, str], ...]] = field(default_factory=dict)  # process -> (fd, description)
+    fds: Mapping[str, tuple[tuple[int, str], ...]] = MappingProxyType({})  # process -> (fd, description)
     files: tuple[str, ...] = ()
     lessons: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Suggestion:
+class Suggestion(NamedTuple):
+    """One completion: the text, where it replaces from, and what it is."""
+
     text: str
     start: int  # where the replaced word starts, relative to the cursor (<= 0)
     meta: str = ""

@@ -52,6 +52,8 @@ class SignalEvent:
 
 @dataclass(frozen=True)
 class SpawnEvent:
+    """New processes, and which one is now current."""
+
     processes: tuple[tuple[str, int, int | None], ...]  # name, pid, uid when it is not sockrepl's own
     current: str
 
@@ -75,6 +77,8 @@ class UsageError:
 
 @dataclass(frozen=True)
 class ProcessRow:
+    """One process in the `ps` table."""
+
     name: str
     pid: int
     uid: int
@@ -84,6 +88,8 @@ class ProcessRow:
 
 @dataclass(frozen=True)
 class ProcessTable:
+    """`ps`: the session's processes, one row each."""
+
     rows: tuple[ProcessRow, ...]
 
 

@@ -5,8 +5,7 @@ every Reason says whether its evidence was read from the kernel now or taken
 from the session's own record of what was typed and returned then.
 """
 
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from sockrepl import constants as C
 from sockrepl.calllog import CallRecord, ExitRecord, Record, created_fds
@@ -20,8 +19,7 @@ ENDS_READING = (C.SHUTDOWN_HOWS["SHUT_WR"], C.SHUTDOWN_HOWS["SHUT_RDWR"])
 ENDS_WRITING = (C.SHUTDOWN_HOWS["SHUT_RD"], C.SHUTDOWN_HOWS["SHUT_RDWR"])
 
 
-@dataclass(frozen=True)
-class Reason:
+class Reason(NamedTuple):
     """One claim, and the evidence that backs it ("" when the claim is advice, not a fact)."""
 
     claim: str

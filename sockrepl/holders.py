@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Collection
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from sockrepl.procfs import socket_link
 
 
-@dataclass(frozen=True)
-class Holder:
+class Holder(NamedTuple):
+    """A process outside the session holding a socket, as `ss -p` would name it."""
+
     command: str  # /proc/PID/comm, as the kernel keeps it: any bytes a process named itself (not escaped)
     pid: int
     fd: int

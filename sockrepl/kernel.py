@@ -15,7 +15,7 @@ import os
 import re
 import socket
 import struct
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from sockrepl.protocol import NETLINK_SOCK_DIAG
 
@@ -23,8 +23,9 @@ from sockrepl.protocol import NETLINK_SOCK_DIAG
 TCP_ESTABLISHED, TCP_CLOSE, TCP_LISTEN = 1, 7, 10
 
 
-@dataclass(frozen=True)
-class UnixSocket:
+class UnixSocket(NamedTuple):
+    """One AF_UNIX socket as sock_diag (or /proc/net/unix) describes it."""
+
     inode: int
     type: int                       # 1 SOCK_STREAM, 2 SOCK_DGRAM, 5 SOCK_SEQPACKET
     state: int                      # TCP numbering: 1 ESTAB, 7 UNCONN, 10 LISTEN
@@ -43,14 +44,14 @@ class UnixSocket:
         return self.type == socket.SOCK_DGRAM or self.state != TCP_ESTABLISHED
 
 
-@dataclass(frozen=True)
-class SocketTable:
+class SocketTable(NamedTuple):
+    """Every AF_UNIX socket the kernel reported, read once per snapshot."""
+
     sockets: dict[int, UnixSocket]  # by inode
     limited: bool                   # read from /proc/net/unix: no queues, no peers
 
 
-@dataclass(frozen=True)
-class NetView:
+class NetView(NamedTuple):
     """Which network namespace's AF_UNIX sockets to read (abstract names live per namespace).
 
     The host's by default; a lesson's private one through a sock_diag socket made inside
@@ -83,10 +84,6 @@ _DIAG_MSG = struct.Struct("=BBBBI")  # family, type, state, pad, ino (cookie unu
 _RTA = struct.Struct("=HH")
 _U32, _U32X2 = struct.Struct("=I"), struct.Struct("=II")
 _BUFSIZE = 65536                     # the kernel caps dump batches at 32 KiB
-# Fast path: an unnamed socket's attributes come as one fixed run (sk_diag_fill
-# order), so one unpack replaces the attribute loop; each (len, type) rtattr
-# header is read as one u32 and compared. Anything else takes the loop.
-_new = object.__new__
 
 
 def _request(seq: int, inode: int = 0) -> bytes:
@@ -95,16 +92,6 @@ def _request(seq: int, inode: int = 0) -> bytes:
                       0xFFFFFFFF, 0xFFFFFFFF)
     flags = NLM_F_REQUEST if inode else NLM_F_REQUEST | NLM_F_DUMP
     return _NLMSG.pack(_NLMSG.size + len(req), SOCK_DIAG_BY_FAMILY, flags, seq, 0) + req
-
-
-def _make_socket(inode, type_, state, name, vfs, peer, icons, rq, wq, shut, uid):
-    """Build a UnixSocket without the frozen __init__ (4x faster, equal object):
-    that __init__ sets each field via object.__setattr__, ~3 us a socket, and a
-    dump of 1000 sockets should stay around 2 ms."""
-    obj = _new(UnixSocket)
-    obj.__dict__.update(inode=inode, type=type_, state=state, name=name, vfs=vfs,
-                        peer=peer, icons=icons, rqueue=rq, wqueue=wq, shutdown=shut, uid=uid)
-    return obj
 
 
 def _parse_attrs(buf: memoryview, a: int, end: int):
@@ -155,7 +142,7 @@ def _parse_batch(buf: memoryview, size: int, seq: int, out: dict) -> bool:
         elif kind == SOCK_DIAG_BY_FAMILY:
             _fam, type_, state, _pad, inode = unpack_msg(buf, off + 16)
             name, vfs, peer, icons, rq, wq, shut, uid = _parse_attrs(buf, off + 32, off + length)
-            out[inode] = _make_socket(inode, type_, state, name, vfs, peer, icons, rq, wq, shut, uid)
+            out[inode] = UnixSocket(inode, type_, state, name, vfs, peer, icons, rq, wq, shut, uid)
         off += (length + 3) & ~3
     return False
 
@@ -255,6 +242,5 @@ def parse_proc_net_unix(text: str) -> dict[int, UnixSocket]:
         if path is not None:
             raw = path.encode("utf-8", "surrogateescape")
             name = b"\0" + raw[1:] if raw[:1] == b"@" else raw
-        out[inode] = _make_socket(inode, int(type_, 16), state, name, None, 0, (),
-                                  0, 0, None, None)
+        out[inode] = UnixSocket(inode, int(type_, 16), state, name, None, 0, (), 0, 0, None, None)
     return out

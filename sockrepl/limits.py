@@ -6,14 +6,15 @@ asks `refusal` before it runs a call.
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from sockrepl import constants as C
 from sockrepl.commands import SENDS, Command
 
 
-@dataclass(frozen=True)
-class Limits:
+class Limits(NamedTuple):
+    """The bounds a session keeps its processes within, so that no command can exhaust the machine."""
+
     fds_per_process: int      # RLIMIT_NOFILE of each worker
     socket_buffer: int        # the largest SO_SNDBUF / SO_RCVBUF a setsockopt may ask for
     bytes_sent: int           # all the data the session's calls may hand to the kernel

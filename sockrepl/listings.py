@@ -78,7 +78,8 @@ def _blocked_json(blocked: Blocked) -> dict:
 
 def _fd_json(view: FdView, blocked: Blocked | None) -> dict:
     """The fd's facts, its analogy words where they have always stood: after `accepted`."""
-    facts = [(key, value) for key, value in asdict(view).items() if key != "raw"]
+    holder = view.peer_process._asdict() if view.peer_process else None  # a record, not a list
+    facts = [(key, holder if key == "peer_process" else value) for key, value in asdict(view).items() if key != "raw"]
     at = [key for key, _ in facts].index("accepted") + 1
     said = dict(zip(("analogy", "analogy_short"), words(view, blocked), strict=True))
     return {**dict(facts[:at]), **said, **dict(facts[at:])}

@@ -14,8 +14,8 @@ import subprocess
 import sys
 import time
 from collections import deque
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from sockrepl import procfs
 from sockrepl.commands import Command, call_on_fd
@@ -28,8 +28,7 @@ HELLO_SECONDS = 10.0
 READ_SIZE = 1 << 16  # a pipe's capacity; 1 MiB cost an mmap, mremap and munmap a read
 
 
-@dataclass(frozen=True)
-class Namespace:
+class Namespace(NamedTuple):
     """A lesson's private network namespace, kept open by these fds for as long as the session lasts."""
 
     diag: socket.socket     # a NETLINK_SOCK_DIAG socket made inside: it reports this namespace's sockets

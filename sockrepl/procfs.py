@@ -9,13 +9,14 @@ is an ordinary event: the readers return None instead of raising.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from typing import NamedTuple
 
 _GONE = (FileNotFoundError, ProcessLookupError)
 
 
-@dataclass(frozen=True)
-class FdTarget:
+class FdTarget(NamedTuple):
+    """Where one of a process's fds points, from /proc/PID/fd."""
+
     fd: int
     inode: int | None     # socket inode when the link is socket:[N]
     path: str | None      # the link text otherwise ("/dev/null", "pipe:[123]")
@@ -60,8 +61,9 @@ def inode_of(link: str) -> int | None:
     return int(link[8:-1]) if link.startswith("socket:[") and link.endswith("]") else None
 
 
-@dataclass(frozen=True)
-class TaskState:
+class TaskState(NamedTuple):
+    """What the kernel says a process is doing: its state letter and the call it sleeps in."""
+
     state: str                # /proc/PID/stat field 3: 'R', 'S', 'D', 'T', 't', 'Z', ...
     syscall: int | None       # /proc/PID/syscall number; None if running or unreadable
     args: tuple[int, ...]     # its six arguments; () when none
@@ -194,8 +196,9 @@ def syscall_number(name: str) -> int | None:
     return _BY_NAME.get(name)
 
 
-@dataclass(frozen=True)
-class SignalMasks:
+class SignalMasks(NamedTuple):
+    """A process's signal sets, from /proc/PID/status."""
+
     pending: int     # SigPnd | ShdPnd
     blocked: int     # SigBlk
     ignored: int     # SigIgn

@@ -12,8 +12,9 @@ and watches `watch_fds()` for results that arrive on their own.
 
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
+from typing import NamedTuple
 
 from sockrepl import callsite
 from sockrepl.calllog import CallLog, Record, created_fds
@@ -48,8 +49,7 @@ UNTYPED = FRONT_END_COMMANDS | {"export"}  # not part of what an export replays
 NO_SITE = callsite.Site(None, None)
 
 
-@dataclass(frozen=True)
-class Recording:
+class Recording(NamedTuple):
     """What the session reads from the kernel at each command only for a later command to use (#16:
     `sockrepl run` reads only what its script can ask for)."""
 

@@ -14,7 +14,8 @@ import os
 import pwd
 import socket
 import stat
-from dataclasses import dataclass, field, replace
+from contextlib import suppress
+from dataclasses import dataclass, field
 from typing import overload
 
 from sockrepl import kernel, procfs
@@ -31,12 +32,16 @@ RCV_SHUTDOWN, SEND_SHUTDOWN = 1, 2
 
 @dataclass(frozen=True)
 class Owner:
+    """The process and fd that hold a socket."""
+
     process: str
     fd: int
 
 
 @dataclass(frozen=True)
 class Blocked:
+    """A call that has not returned: what was asked, and what the kernel says it sleeps in."""
+
     call: str  # what was asked (accept, recv, ...)
     fd: int | None
     target: str | None  # the address the call is about (connect, sendto), as typed
@@ -47,6 +52,8 @@ class Blocked:
 
 @dataclass(frozen=True)
 class FdView:
+    """One socket fd of a process, in the words of the slides, as the panel shows it."""
+
     fd: int
     inode: int
     type: str
@@ -66,12 +73,16 @@ class FdView:
 
 @dataclass(frozen=True)
 class OtherFd:
+    """An fd that is not a socket (a file, a pipe), shown by where it points."""
+
     fd: int
     target: str
 
 
 @dataclass(frozen=True)
 class ProcessView:
+    """One process of the session: its state, its fds, and the call it is blocked in."""
+
     name: str
     pid: int
     uid: int
@@ -85,6 +96,8 @@ class ProcessView:
 
 @dataclass(frozen=True)
 class FileView:
+    """A path a socket was bound to or asked about, and what is there now."""
+
     path: str
     kind: str  # "socket" | "missing" | "other"
     bound: bool
@@ -108,11 +121,10 @@ class FileListing:
 class QueuedCall:
     """A connection the kernel completed in a listener's queue that no accept has taken yet.
 
-    A sock_diag dump does not list the server-side socket of such a call at all: the
-    listener's UNIX_DIAG_ICONS names the caller's socket (`caller_inode`), and the
-    caller's Send-Q turns non-zero while its data waits (`send_q`: memory charged,
-    768 per small send here, not bytes). The byte count comes from the session's
-    own record (`sent`: None when a program outside the session sent, or nothing is known).
+    A sock_diag dump does not list the server-side socket of such a call at all: the listener's
+    UNIX_DIAG_ICONS names the caller's socket (`caller_inode`), and the caller's Send-Q turns non-zero
+    while its data waits (`send_q`: memory charged, 768 per small send here, not bytes). The bytes
+    sent come from the session's record (`sent`: None if a program outside it sent, or if unknown).
     """
 
     listener: Owner | None
@@ -125,6 +137,8 @@ class QueuedCall:
 
 @dataclass(frozen=True)
 class Snapshot:
+    """The session as the kernel sees it at one instant: all that the UI reads."""
+
     processes: tuple[ProcessView, ...]
     files: tuple[FileView, ...]
     limited: bool = False
@@ -242,16 +256,12 @@ def file_listing(snapshot: Snapshot) -> FileListing:
     """The snapshot's files with their owners' names, looked up now (a uid with no name is left out)."""
     users, groups = {}, {}
     for file in snapshot.files:
-        try:
-            if file.uid is not None and file.uid not in users:
+        if file.uid is not None and file.uid not in users:
+            with suppress(KeyError):
                 users[file.uid] = pwd.getpwuid(file.uid).pw_name
-        except KeyError:
-            pass
-        try:
-            if file.gid is not None and file.gid not in groups:
+        if file.gid is not None and file.gid not in groups:
+            with suppress(KeyError):
                 groups[file.gid] = grp.getgrgid(file.gid).gr_name
-        except KeyError:
-            pass
     return FileListing(snapshot.files, users, groups)
 
 
@@ -264,12 +274,10 @@ def _idle_task(pid: int) -> procfs.TaskState | None:
 def _file_stats(session, also: tuple[str, ...] = ()) -> list[tuple[str, os.stat_result | None]]:
     """The session's socket files: those it bound, and any socket file in the scratch directory."""
     paths = dict.fromkeys([*session.created_files, *also])
-    try:
+    with suppress(OSError):  # the scratch directory is gone: only the files the session bound
         for entry in os.scandir(session.scratch):
             if stat.S_ISSOCK(entry.stat(follow_symlinks=False).st_mode):
                 paths[entry.path] = None
-    except OSError:
-        pass
     stats: list[tuple[str, os.stat_result | None]] = []
     for path in paths:
         try:
@@ -289,7 +297,7 @@ def build(facts: list[ProcessFacts], table: kernel.SocketTable, files, scratch: 
             if target.inode is not None and fd > 2:
                 owners.setdefault(target.inode, Owner(proc.name, fd))
     queued_on = {icon: sock for sock in table.sockets.values() if sock.state == TCP_LISTEN for icon in sock.icons}
-    outsiders = {inode: replace(holder, command=visible(holder.command)) for inode, holder in (outside or {}).items()}
+    outsiders = {inode: holder._replace(command=visible(holder.command)) for inode, holder in (outside or {}).items()}
     processes = tuple(_process_view(proc, table, owners, queued_on, outsiders) for proc in facts)
     by_vfs = {sock.vfs[1]: sock for sock in table.sockets.values() if sock.vfs and sock.binds_its_file}
     file_views = tuple(_file_view(path, st, by_vfs, owners, scratch) for path, st in files)

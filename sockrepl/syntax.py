@@ -6,7 +6,7 @@ decoded with surrogateescape), so data turns back into the exact bytes typed.
 """
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from sockrepl.textsafe import visible
 
@@ -25,8 +25,7 @@ class SyntaxProblem(Exception):
         self.hint = hint
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     """A word as typed. `data` holds the decoded bytes of a quoted C string."""
 
     text: str
@@ -207,8 +206,7 @@ def _c_token(text: str, data: bytes | None) -> Token:
     return Token(text, data)
 
 
-@dataclass(frozen=True)
-class Line:
+class Line(NamedTuple):
     """A line split into its parts, before the command table gives them meaning."""
 
     name: str

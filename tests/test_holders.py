@@ -108,3 +108,14 @@ def test_another_users_process_is_not_readable_without_privilege():
                               capture_output=True, text=True, timeout=30, check=True)
     found = list(json.loads(done.stdout).values())
     assert [(command, fd) for command, _pid, fd in found] == [("python3.11", 3), ("python3.11", 4)]
+
+
+def test_state_json_names_the_outside_holder_by_its_fields(typed):
+    program, pid = outside(listening(typed), b"nc")
+    try:
+        typed("accept 3")
+        fds = json.loads(typed("state --json"))["processes"][0]["fds"]
+        assert fds[1]["peer_process"] == {"command": "nc", "pid": pid, "fd": 3}
+    finally:
+        program.stdin.close()
+        program.wait()
