@@ -7,15 +7,14 @@ frozen and numbered by a sequence that only grows; nothing is ever removed or
 changed, and readers get a tuple, never the list itself. No I/O here.
 """
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from sockrepl.commands import SENDS, Command
 from sockrepl.events import CallEvent, ExitEvent, Outcome, Phase
 from sockrepl.protocol import Pair
 
 
-@dataclass(frozen=True)
-class CallRecord:
+class CallRecord(NamedTuple):
     """One strace line as data: a call done, left unfinished, resumed, or ended by its process's death.
 
     `phase` is CallEvent's: "done" | "unfinished" | "resumed" | "lost" | "died".
@@ -47,8 +46,7 @@ class CallRecord:
         return self.outcome is not None and not self.outcome.failed
 
 
-@dataclass(frozen=True)
-class ExitRecord:
+class ExitRecord(NamedTuple):
     """A process ended (every fd it held closed with it)."""
 
     seq: int

@@ -9,9 +9,10 @@ lesson_driver.VERBS; a screen command, one in repl.SCREEN; and a row in README's
 tests/test_dispatch.py and tests/test_docs.py fail until each is there.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from types import MappingProxyType
+from typing import Any, Literal, NamedTuple
 
 from sockrepl import constants as C
 from sockrepl.arguments import (
@@ -51,8 +52,7 @@ def call_on_fd(name: str, fd: int | None) -> str:
     return f"{name}({'' if fd is None else fd})"
 
 
-@dataclass(frozen=True)
-class Param:
+class Param(NamedTuple):
     """One argument of a command: how it is parsed (`kind`), and what it is when left out."""
 
     name: str
@@ -75,8 +75,7 @@ class Param:
         return f"[{text}]" if self.optional else text
 
 
-@dataclass(frozen=True)
-class Spec:
+class Spec(NamedTuple):
     """A command as the registry knows it: its words, who runs it, its help and its two grammars."""
 
     name: str
@@ -86,7 +85,7 @@ class Spec:
     shell: tuple[Param, ...] = ()
     c: tuple[Param, ...] | None = None
     example: str = ""
-    options: dict[str, str | None] = field(default_factory=dict)
+    options: Mapping[str, str | None] = MappingProxyType({})
     aliases: tuple[str, ...] = ()
     syscall: bool = False
     check: Callable[[dict], None] | None = None

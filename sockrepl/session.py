@@ -12,7 +12,6 @@ and watches `watch_fds()` for results that arrive on their own.
 
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -146,7 +145,7 @@ class Session(Processes):
         events = self.poll()
         if events and self.typed:
             last = self.typed[-1]
-            self.typed[-1] = replace(last, unasked=last.unasked + tuple(events))
+            self.typed[-1] = last._replace(unasked=last.unasked + tuple(events))
         return events
 
     @property
@@ -186,7 +185,7 @@ class Session(Processes):
         """The kernel's state now; the first one after a typed command is kept with it (exports check it)."""
         snapshot = take_snapshot(self, also)
         if self._awaiting_state:
-            self.typed[-1] = replace(self.typed[-1], snapshot=snapshot)
+            self.typed[-1] = self.typed[-1]._replace(snapshot=snapshot)
             self._awaiting_state = False
         return snapshot
 

@@ -14,9 +14,11 @@ import os
 import pwd
 import socket
 import stat
+from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
-from typing import overload
+from types import MappingProxyType
+from typing import NamedTuple, overload
 
 from sockrepl import kernel, procfs
 from sockrepl.calllog import Record
@@ -108,8 +110,7 @@ class FileView:
     mtime: float | None = None
 
 
-@dataclass(frozen=True)
-class FileListing:
+class FileListing(NamedTuple):
     """What `ls` prints: the socket files, and the names the user and group databases give their owners."""
 
     files: tuple[FileView, ...]
@@ -161,8 +162,7 @@ class Snapshot:
         return next((p for p in self.processes if p.name == name), None)
 
 
-@dataclass(frozen=True)
-class Typed:
+class Typed(NamedTuple):
     """One command as typed, where it ran, what it printed, and the kernel's state after it.
 
     The exports read these: a lesson is the commands, their output and a few state checks.
@@ -179,8 +179,7 @@ class Typed:
     unasked: tuple[Event, ...] = ()
 
 
-@dataclass(frozen=True)
-class TimelineView:
+class TimelineView(NamedTuple):
     """What `timeline` draws: the call log, the kernel's state now, and how many events (None: all)."""
 
     records: tuple[Record, ...]
@@ -188,8 +187,7 @@ class TimelineView:
     last: int | None
 
 
-@dataclass(frozen=True)
-class ExportJob:
+class ExportJob(NamedTuple):
     """What `export` writes: the format, the file (absolute), and the session's logs so far."""
 
     format: str  # lesson | mermaid | html | svg | markdown
@@ -200,8 +198,7 @@ class ExportJob:
     snapshot: Snapshot
 
 
-@dataclass(frozen=True)
-class ProcessFacts:
+class ProcessFacts(NamedTuple):
     """What the session knows of one worker, plus what /proc says of it."""
 
     name: str
@@ -211,7 +208,7 @@ class ProcessFacts:
     pending: tuple[str, int | None, bytes | None] | None  # (call, fd, address) the session is waiting on
     fds: dict[int, procfs.FdTarget] | None
     task: procfs.TaskState | None
-    sent: dict[int, int] = field(default_factory=dict)  # session record: bytes sent per fd on its connection
+    sent: Mapping[int, int] = MappingProxyType({})  # session record: bytes sent per fd on its connection
 
 
 @overload

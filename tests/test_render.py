@@ -1,6 +1,5 @@
 """Renderers are pure: events and snapshots in, exact text out."""
 
-import dataclasses
 import os
 import socket
 
@@ -109,7 +108,7 @@ def backlog_snapshot(current="server", p1=False, name=b"srv.sock", c3_blocked=Tr
                  facts("c3", 103, {3: 13}, pending=("connect", 3, name) if c3_blocked else None)]
     if p1:
         processes.insert(0, facts("p1", 99, {}))
-    processes = [dataclasses.replace(p, current=p.name == current) for p in processes]
+    processes = [p._replace(current=p.name == current) for p in processes]
 
     class Stat:
         st_mode, st_ino, st_uid, st_gid, st_mtime = 0o140755, 99, 0, 0, 0.0
