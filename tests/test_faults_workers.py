@@ -15,7 +15,7 @@ from conftest import (
     wait_until,
 )
 
-from sockrepl import procfs
+from sockrepl import delivery, procfs
 
 
 def state_json(line: str) -> dict:
@@ -101,18 +101,24 @@ def test_worker_killed_while_blocked_in_accept(live):
 # ---- stops and deaths: reported as the kernel has them, in order -----------------------------------
 
 
-def test_sigtstp_report_matches_the_kernel(live):
-    s = live()
-    s.feed("spawn a")
-    started = time.monotonic()  # the kill alone: the run's start (p1, a) is not what is timed
-    s.send("kill a SIGTSTP")
-    report = s.lines(1)[0]
+def test_sigtstp_report_matches_the_kernel(typed, monkeypatch):
+    """The report is what the kernel did (stopped, or the stop discarded), read as soon as /proc shows it.
+
+    A report guessed when the settle deadline ran out would match the kernel as well, only later: the
+    deadline is raised to a minute here, so that "as soon as it shows" and "at the deadline" stay far
+    apart however loaded the machine is (a bound of 1.5 s against 2 s failed at load 8).
+    """
+    monkeypatch.setattr(delivery, "SETTLE_SECONDS", 60.0)
+    typed("spawn a")
+    pid = typed.session.workers["a"].pid
+    started = time.monotonic()
+    report = typed("kill a SIGTSTP").splitlines()[0]
     elapsed = time.monotonic() - started
-    s.send("ps")
-    _rc, rest, _err = s.finish()
-    status = rest[-1].split()[-1]
-    assert (report == "[a] --- stopped by SIGTSTP ---") == (status == "stopped"), [report, *rest]
-    assert elapsed < 1.5, f"kill a SIGTSTP took {elapsed:.1f} s"
+    status = typed("ps").splitlines()[-1].split()[-1]
+    assert report in ("[a] --- stopped by SIGTSTP ---", "[a] --- SIGTSTP discarded ---"), report
+    stopped = report == "[a] --- stopped by SIGTSTP ---"
+    assert stopped == (status == "stopped") == procfs.is_stopped(procfs.run_state(pid)), [report, status]
+    assert elapsed < 30, f"kill a SIGTSTP took {elapsed:.0f} s: it waited for the deadline, not for the kernel"
 
 
 def test_death_by_any_fatal_signal_is_reported_before_the_next_command():
