@@ -47,13 +47,18 @@ def test_ctrl_c_ends_a_wait_within_half_a_second(term):  # noqa: F811
 
 
 def test_sigterm_during_a_wait_cleans_up_at_once(term):  # noqa: F811
+    """At once: long before the wait would have ended. The wait is the longest there is (600 s) and the
+    cleanup is given a tenth of it, a deadline no load reaches (a 3 s bound failed at load 8)."""
     phone_setup(term)
     term.type("accept 3", r"<unfinished \.\.\.>")
     pids, scratch = term.pids(), term.scratch()
-    term.type("wait server 30")
+    term.type("wait server 600")
     running_a_line(term)
     term.child.kill(signal.SIGTERM)
-    wait_until(lambda: all(gone(pid) for pid in pids) and not os.path.exists(scratch), 3, "the cleanup")
+    wait_until(lambda: all(gone(pid) for pid in pids) and not os.path.exists(scratch), 60, "the cleanup")
+    term.child.expect(pexpect.EOF, timeout=60)
+    term.child.wait()
+    assert (term.child.exitstatus, term.child.signalstatus) == (128 + signal.SIGTERM, None)
 
 
 def test_ctrl_backslash_while_a_line_runs_quits_with_the_full_cleanup(term):  # noqa: F811
