@@ -84,14 +84,19 @@ class Terminal:
         """A prompt reads the keyboard: prompt_toolkit turns bracketed paste on as a prompt starts, off as it ends."""
         return self.seen.rfind(PROMPT_STARTS) > max(self.seen.rfind(PROMPT_ENDS), self.typed_at)
 
+    def await_prompt(self, what: str, seconds=10.0) -> None:
+        """Until a prompt reads the keyboard. A key sent before, while a line runs, meets the terminal's
+        cooked mode: it echoes, and Ctrl-D there is an end of file that reaches no one."""
+        deadline = time.monotonic() + seconds
+        while not self.reading():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no prompt to {what} at:\n{self.text()}")
+            self.pump(0.05, quiet=QUIET)
+
     def type(self, line, wait_for=None):
         """Sent once a prompt reads the keyboard, as a user types at the prompt they see: between two prompts
         the terminal itself would echo it. No fixed delay (pexpect's 50 ms before each send)."""
-        deadline = time.monotonic() + 10
-        while not self.reading():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"no prompt to type {line!r} at:\n{self.text()}")
-            self.pump(0.05, quiet=QUIET)
+        self.await_prompt(f"type {line!r}")
         self.typed_at = len(self.seen)
         self.send_now(line + "\r")
         if wait_for:
@@ -250,10 +255,11 @@ def test_ctrl_d_while_blocked_leaves_nothing_behind(term):
     term.type("accept 3", r"<unfinished \.\.\.>")
     pids, scratch = term.pids(), term.scratch()
     assert len(pids) == 3 and os.path.isdir(scratch)
+    term.await_prompt("press Ctrl-D")  # the accept's line has ended: its prompt reads the keyboard
     term.child.sendcontrol("d")
     term.child.expect(pexpect.EOF, timeout=30)  # a deadline, not a wait: generous for a loaded machine
-    term.child.close()
-    assert term.child.exitstatus == 0
+    term.child.wait()  # close() would give sockrepl 0.1 s to exit after its terminal closed, then signal it
+    assert (term.child.exitstatus, term.child.signalstatus) == (0, None)
     assert all(gone(pid) for pid in pids)
     assert not os.path.exists(scratch)
 
