@@ -12,7 +12,7 @@ from pathlib import Path
 
 from prompt_toolkit.history import History
 
-from sockrepl.progress import state_dir
+from sockrepl.statedir import state_dir
 
 KEEP = 1000
 

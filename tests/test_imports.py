@@ -87,7 +87,7 @@ def test_the_repl_starts_without_markdown_it():
 
 
 LESSON_MODULES = ("sockrepl.lesson_driver", "sockrepl.coach", "sockrepl.lessons", "sockrepl.lesson_format",
-                  "markdown_it")
+                  "sockrepl.progress", "markdown_it")
 REPL_SESSION = """
 import asyncio, sys
 sys.path.insert(0, sys.argv[1])
