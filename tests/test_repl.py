@@ -110,6 +110,14 @@ class Terminal:
         finally:
             self.child.delaybeforesend = SEND_DELAY
 
+    def printed(self, since: int) -> list[str]:
+        """The lines a typed line printed (from len(seen) at `since`: its prompt's end to the next prompt), as
+        sent, before the terminal wraps them: a screen row is never wider than the screen, a sent line can be."""
+        end_of_prompt = self.seen.index(PROMPT_ENDS, since) + len(PROMPT_ENDS)
+        next_prompt = self.seen.find(PROMPT_STARTS, end_of_prompt)
+        sent = self.seen[end_of_prompt:next_prompt if next_prompt >= 0 else len(self.seen)]
+        return [line.rstrip("\r") for line in re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", sent).split("\n")]
+
     def pids(self) -> list[int]:
         return sorted({int(p) for p in re.findall(r"pid (\d+)", self.seen)})
 

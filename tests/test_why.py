@@ -9,6 +9,7 @@ snapshot and the history, so these are its inputs exactly as the kernel made the
 import os
 
 import pytest
+from wcwidth import wcswidth
 
 from sockrepl.calllog import CallRecord
 from sockrepl.explain import notes
@@ -369,10 +370,14 @@ def test_why_in_the_repl_fits_the_screen(tmp_path, columns, rows):
         term.wait_for(r"^p1>")
         phone_setup(term)
         term.type("accept 3", r"<unfinished \.\.\.>")
+        since = len(term.seen)
         term.type("why", r"^server is blocked in accept\(3\)")
         term.wait_for(r"^\s+evidence \(kernel, now\): sock_diag: STREAM")
         seen = term.transcript()
         assert "nobody has called yet." in seen and "No call waits in fd 3's queue." in seen
-        assert all(len(row) <= columns for row in term.rows())
+        printed = term.printed(since)
+        assert printed[0] == "server is blocked in accept(3): nobody has called yet.", printed
+        too_wide = [line for line in printed if not 0 <= wcswidth(line) <= columns]  # -1: a control character
+        assert not too_wide, f"wider than {columns} columns (the terminal wraps them):\n" + "\n".join(too_wide)
     finally:
         term.close()
