@@ -12,6 +12,7 @@ import pexpect
 import pyte
 import pytest
 from conftest import SCRATCH, gone, normalize, run_sockrepl, wait_until
+from wcwidth import wcswidth
 
 from sockrepl.lesson_format import parse_lesson
 from sockrepl.lessons import check_lesson, load
@@ -183,11 +184,16 @@ def test_a_fresh_repl_starts_as_run_does_clears_completes_explains_and_helps(ter
     assert re.search(r"^\s+3\s+4\s*$|3\s+4", term.text(), re.M), f"fds:\n{term.text()}"
     term.child.sendcontrol("c")
 
+    since = len(term.seen)
     term.type("help", r"man CALL: a call")  # help and man, at the terminal's width
     assert "stream (phone)" in term.transcript() and "datagram (mail)" in term.transcript()
     term.type("man accept", r"EINVAL  ")
     assert "accept(2)" in term.transcript()  # its first line: on the screen only until the panel is redrawn
-    assert all(len(row) <= 80 for row in term.rows()), f"wider than 80:\n{term.text()}"
+    term.await_prompt("type after man accept")
+    printed = term.printed(since) + term.printed(term.seen.index(PROMPT_STARTS, since))  # help's, then man's
+    assert printed[0].startswith("processes ") and "accept(2)" in printed, printed  # both, whole
+    too_wide = [line for line in printed if not 0 <= wcswidth(line) <= 80]
+    assert not too_wide, "wider than 80 (the terminal wraps them):\n" + "\n".join(too_wide)
 
 
 def phone_setup(term):
