@@ -14,13 +14,13 @@ import sys
 from typing import BinaryIO, TextIO
 
 from sockrepl.arguments import EXPORT_FORMATS
-from sockrepl.commands import ALIASES, REGISTRY, Command
+from sockrepl.commands import ALIASES, FIRST_PROCESS, REGISTRY, Command
 from sockrepl.events import UsageError
 from sockrepl.export import carried_out
 from sockrepl.lifecycle import EXIT_FAILED, EXIT_READER_GONE, EXIT_USAGE, OutputLost, Stop, StopOnSignal, crash_report
 from sockrepl.parser import ParseError, parse
 from sockrepl.render import event_lines, plain
-from sockrepl.session import EVERYTHING, FIRST_PROCESS, RECALLS, Recording, Session, recording_for, refusal
+from sockrepl.session import EVERYTHING, RECALLS, Recording, Session, recording_for, refusal
 from sockrepl.textsafe import visible
 
 REFUSED, MALFORMED = EXIT_FAILED, EXIT_USAGE  # lifecycle.py gives each status its one meaning

@@ -14,7 +14,8 @@ import re
 from dataclasses import dataclass
 
 from sockrepl.calllog import Record
-from sockrepl.events import CallEvent, Event, ExitEvent, UsageError, View
+from sockrepl.commands import FIRST_PROCESS
+from sockrepl.events import CallEvent, Event, ExitEvent, SignalEvent, UsageError, View
 from sockrepl.parser import parse
 from sockrepl.render import event_lines, plain
 from sockrepl.state import Snapshot, Typed
@@ -39,17 +40,40 @@ _MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+\-.!<>|~&])")
 
 
 def lesson_text(typed: tuple[Typed, ...]) -> str:
-    """A lesson file: one step per command, or per group after a `step "title"`."""
+    """A lesson file: one step per command, or per group after a `step "title"`.
+
+    The REPL and a run start with `spawn p1`, a lesson with no process: that first line is
+    left out when nothing after it uses p1, unless it is all there is to replay (a lesson
+    needs a step, and p1 is then the whole state the session reached)."""
+    steps = _replayed(typed[1:]) if typed and _unused_start(typed) else []
     out = ["# A recorded session", "",
            "Recorded with sockrepl: each step replays the commands as they were typed, expects what",
            "the kernel answered then, and checks the state it reported. `sockrepl lesson --check FILE`",
            "replays it.", ""]
-    for title, group in _steps(typed):
-        body = [line for item in group for line in _action(item)]
-        if not body:
-            continue
+    for title, body in steps or _replayed(typed):
         out += [f"## {markdown_escape(title)}", "", "```sockrepl", *body, "```", ""]
     return "\n".join(out)
+
+
+def _replayed(typed: tuple[Typed, ...]) -> list[tuple[str, list[str]]]:
+    """Each step's title and lines; a step with nothing a lesson can replay is left out."""
+    steps = [(title, [line for item in group for line in _action(item)]) for title, group in _steps(typed)]
+    return [(title, body) for title, body in steps if body]
+
+
+def _unused_start(typed: tuple[Typed, ...]) -> bool:
+    """The session began with the front end's `spawn p1`, and nothing after it uses p1 (nor came by itself)."""
+    first, *rest = typed
+    return first.command.text == f"spawn {FIRST_PROCESS}" and not first.unasked and not any(
+        _uses(entry, FIRST_PROCESS) for entry in rest)
+
+
+def _uses(entry: Typed, name: str) -> bool:
+    """The command runs in `name` or names it, or something of `name`'s came with it (a call, a signal, its end)."""
+    named = any(value == name or (isinstance(value, list) and name in value) for value in entry.command.args.values())
+    came = (*entry.events, *entry.unasked)
+    return entry.process == name or named or any(
+        isinstance(e, CallEvent | ExitEvent | SignalEvent) and e.process == name for e in came)
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,9 @@ Its own module so that both entry points (cli, lessons_cli) import it and neithe
 import sys
 from typing import TYPE_CHECKING
 
+from sockrepl.commands import FIRST_PROCESS
 from sockrepl.engine import Engine
 from sockrepl.lifecycle import EXIT_USAGE, Stop, StopOnSignal
-from sockrepl.session import FIRST_PROCESS
 
 if TYPE_CHECKING:
     from sockrepl.lesson_driver import LessonDriver

@@ -41,7 +41,6 @@ from sockrepl.processes import Processes
 from sockrepl.state import ExportJob, Snapshot, TimelineView, Typed, file_listing, take_snapshot
 from sockrepl.why import explain_call, target
 
-FIRST_PROCESS = "p1"  # the REPL and `sockrepl run` start with one process ready; a lesson starts from none
 DEFAULT_EXPORT = {"lesson": "sockrepl-lesson.md", "mermaid": "sockrepl-session.mmd", "html": "sockrepl-session.html",
                   "svg": "sockrepl-session.svg", "markdown": "sockrepl-session.md"}
 UNTYPED = FRONT_END_COMMANDS | {"export"}  # not part of what an export replays

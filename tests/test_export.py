@@ -58,8 +58,11 @@ def test_exported_backlog_lesson_passes_check_and_fails_when_an_expectation_is_e
     assert f"exported the session as lesson: {where}/backlog.md" in out
     assert f"error: {where}/backlog.md exists: export does not overwrite a file" in out
     text = (where / "backlog.md").read_text()
-    first_step = text.split("\n## ")[1]  # the run started with p1, as the REPL does: the lesson's replay too
-    assert first_step == "spawn p1\n\n```sockrepl\n> spawn p1\n| spawned p1 (pid {pid}); current process: p1\n```\n"
+    first_step = text.split("\n## ")[1]  # the run started with p1, as the REPL does, but never used it
+    assert first_step == ("spawn server c1 c2 c3\n\n```sockrepl\n> spawn server c1 c2 c3\n"
+                          "| spawned server (pid {pid}), c1 (pid {pid}), c2 (pid {pid}), c3 (pid {pid}); "
+                          "current process: server\n```\n")
+    assert "p1" not in text
     assert "## The line is busy\n\n```sockrepl\nc3> socket AF_UNIX SOCK_STREAM\n= 3\n" in text
     assert "c3> connect 3 srv.sock\n<unfinished ...>\n? c3: blocked=connect\n" in text
     assert "[c3] <... connect resumed>) = 0\n" in text and "| spawned server (pid {pid}), c1 (pid {pid})" in text
@@ -72,6 +75,23 @@ def test_exported_backlog_lesson_passes_check_and_fails_when_an_expectation_is_e
     edited.write_text(text.replace("= -1 EAGAIN (Resource temporarily unavailable)", "= 0", 1))
     failed = lesson_check(str(edited))
     assert failed.returncode == 1 and "expected = 0" in failed.stdout.decode()
+
+
+SPAWN_P1 = "spawn p1\n\n```sockrepl\n> spawn p1\n| spawned p1 (pid {pid}); current process: p1\n```\n"
+
+
+@pytest.mark.parametrize("script", [
+    "socket AF_UNIX SOCK_STREAM\n",  # a call in p1, the current process at the start
+    "spawn server\nsignal p1 SIGPIPE ignore\n",  # p1 only named
+    "",  # nothing else to replay: p1 is the state the session reached, and a lesson needs a step
+], ids=["call", "named", "empty"])
+def test_an_exported_lesson_spawns_p1_when_the_session_used_it(tmp_path, script):
+    """The run starts with p1 as the REPL does; a lesson starts with no process, so the export spawns it."""
+    run_sockrepl_in(tmp_path, script, "--export", "lesson:l.md")
+    text = (tmp_path / "l.md").read_text()
+    assert text.split("\n## ")[1] == SPAWN_P1 and text.count("spawn p1") == 2, text
+    result = check_lesson(parse_lesson(text, str(tmp_path / "l.md")))
+    assert result.passed, result.failure
 
 
 def test_an_export_in_a_lesson_is_refused():
