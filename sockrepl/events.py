@@ -4,8 +4,7 @@ The session produces these; batch mode, the REPL and the lesson checker consume
 them. Nothing here does I/O or knows how it will be drawn.
 """
 
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from sockrepl.commands import Command
 from sockrepl.protocol import Outcome  # a call's result is the worker's reply: one record, in protocol.py
@@ -17,8 +16,7 @@ NoticeKind = Literal["info", "warn", "error"]
 ViewKind = Literal["state", "state-json", "ss", "ls", "help", "man", "timeline", "why", "export"]
 
 
-@dataclass(frozen=True)
-class CallEvent:
+class CallEvent(NamedTuple):
     """One strace line: a call done, left unfinished, resumed, or ended by its process's death.
 
     "lost" ends a call shown unfinished before; "died" is a call whose process died in it.
@@ -30,8 +28,7 @@ class CallEvent:
     outcome: Outcome | None = None
 
 
-@dataclass(frozen=True)
-class ExitEvent:
+class ExitEvent(NamedTuple):
     """A process ended: `+++ killed by SIGPIPE +++` or `+++ exited with 0 +++`."""
 
     process: str
@@ -41,8 +38,7 @@ class ExitEvent:
     at_exit: bool = False
 
 
-@dataclass(frozen=True)
-class SignalEvent:
+class SignalEvent(NamedTuple):
     """A process stopped or continued (SIGSTOP / SIGCONT), or a signal that changed nothing."""
 
     process: str
@@ -50,24 +46,21 @@ class SignalEvent:
     effect: Effect
 
 
-@dataclass(frozen=True)
-class SpawnEvent:
+class SpawnEvent(NamedTuple):
     """New processes, and which one is now current."""
 
     processes: tuple[tuple[str, int, int | None], ...]  # name, pid, uid when it is not sockrepl's own
     current: str
 
 
-@dataclass(frozen=True)
-class Notice:
+class Notice(NamedTuple):
     """A sentence from the tool itself (not a system call)."""
 
     text: str
     kind: NoticeKind = "info"
 
 
-@dataclass(frozen=True)
-class UsageError:
+class UsageError(NamedTuple):
     """A line that could not be parsed (batch mode exits 2) or was refused, e.g. its process is blocked (exits 1)."""
 
     message: str
@@ -75,8 +68,7 @@ class UsageError:
     hint: str | None = None
 
 
-@dataclass(frozen=True)
-class ProcessRow:
+class ProcessRow(NamedTuple):
     """One process in the `ps` table."""
 
     name: str
@@ -86,15 +78,13 @@ class ProcessRow:
     current: bool
 
 
-@dataclass(frozen=True)
-class ProcessTable:
+class ProcessTable(NamedTuple):
     """`ps`: the session's processes, one row each."""
 
     rows: tuple[ProcessRow, ...]
 
 
-@dataclass(frozen=True)
-class View:
+class View(NamedTuple):
     """Output drawn from a snapshot or the registry: state, ss, ls, help, man."""
 
     kind: ViewKind

@@ -3,7 +3,7 @@
 With procfs.py (processes) and holders.py (who holds a peer outside the session),
 these are the modules that ask the kernel what is true, so that the panel never
 shows a simulation. Stdlib only (no pyroute2: ~180 ms to import), no printing, and
-only plain frozen dataclasses come out. A socket that is gone when asked for is an
+only plain records (NamedTuples) come out. A socket that is gone when asked for is an
 ordinary event here: the readers return None instead of raising.
 """
 

@@ -8,7 +8,7 @@ import json
 import socket
 import stat
 import time
-from dataclasses import asdict
+from typing import Any
 
 from sockrepl.analogy import words
 from sockrepl.kernel import TCP_CLOSE, TCP_ESTABLISHED, TCP_LISTEN
@@ -62,24 +62,32 @@ def state_json(snapshot: Snapshot) -> str:
     """One line of JSON: the snapshot's facts, with the panel's words beside them (`why`, `analogy`)."""
     processes = []
     for proc in snapshot.processes:
-        item = asdict(proc)
+        item = _as_json(proc)
         item["blocked"] = _blocked_json(proc.blocked) if proc.blocked else None
         item["fds"] = [_fd_json(view, proc.blocked) for view in proc.fds]
         processes.append(item)
-    document = {"processes": processes, "files": [asdict(f) for f in snapshot.files], "limited": snapshot.limited,
-                "scratch": snapshot.scratch, "uid": snapshot.uid, "queued": [asdict(q) for q in snapshot.queued]}
+    document = {"processes": processes, "files": [_as_json(f) for f in snapshot.files], "limited": snapshot.limited,
+                "scratch": snapshot.scratch, "uid": snapshot.uid, "queued": [_as_json(q) for q in snapshot.queued]}
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
 
 
+def _as_json(value: Any) -> Any:
+    """A record as an object by its field names, its records too (json.dumps would write a list)."""
+    if isinstance(value, tuple) and hasattr(value, "_asdict"):
+        return {key: _as_json(field) for key, field in value._asdict().items()}
+    if isinstance(value, tuple | list):
+        return [_as_json(item) for item in value]
+    return value
+
+
 def _blocked_json(blocked: Blocked) -> dict:
-    item = {key: value for key, value in asdict(blocked).items() if key != "state"}
+    item = {key: value for key, value in _as_json(blocked).items() if key != "state"}
     return {**item, "why": WAITS.get(blocked.call), "state": blocked.state}
 
 
 def _fd_json(view: FdView, blocked: Blocked | None) -> dict:
     """The fd's facts, its analogy words where they have always stood: after `accepted`."""
-    holder = view.peer_process._asdict() if view.peer_process else None  # a record, not a list
-    facts = [(key, holder if key == "peer_process" else value) for key, value in asdict(view).items() if key != "raw"]
+    facts = [(key, value) for key, value in _as_json(view).items() if key != "raw"]
     at = [key for key, _ in facts].index("accepted") + 1
     said = dict(zip(("analogy", "analogy_short"), words(view, blocked), strict=True))
     return {**dict(facts[:at]), **said, **dict(facts[at:])}

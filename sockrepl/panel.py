@@ -4,7 +4,6 @@ A pure function of a Snapshot and the room available. Only the lines that fit
 are built: a session with a thousand sockets draws as fast as one with ten.
 """
 
-from dataclasses import replace
 from typing import Literal
 
 from sockrepl.analogy import words
@@ -326,7 +325,7 @@ def _names_shortened(view: FdView, over: int) -> FdView:
         if over > 0 and size > SHORTEST_NAME:
             names[key] = cut_left(names[key], max(SHORTEST_NAME, size - over))
             over -= size - cells_of_text(names[key])
-    return replace(view, local=names["local"] or view.local, peer=names["peer"] or view.peer)
+    return view._replace(local=names["local"] or view.local, peer=names["peer"] or view.peer)
 
 
 def _files_line(files: tuple[FileView, ...]) -> Fragments:

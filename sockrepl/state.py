@@ -16,7 +16,6 @@ import socket
 import stat
 from collections.abc import Mapping
 from contextlib import suppress
-from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import NamedTuple, overload
 
@@ -32,16 +31,14 @@ TYPES: dict[int, str] = {socket.SOCK_STREAM: "STREAM", socket.SOCK_DGRAM: "DGRAM
 RCV_SHUTDOWN, SEND_SHUTDOWN = 1, 2
 
 
-@dataclass(frozen=True)
-class Owner:
+class Owner(NamedTuple):
     """The process and fd that hold a socket."""
 
     process: str
     fd: int
 
 
-@dataclass(frozen=True)
-class Blocked:
+class Blocked(NamedTuple):
     """A call that has not returned: what was asked, and what the kernel says it sleeps in."""
 
     call: str  # what was asked (accept, recv, ...)
@@ -52,8 +49,7 @@ class Blocked:
     state: str | None = None  # /proc/PID/stat's letter when read: S asleep, T stopped
 
 
-@dataclass(frozen=True)
-class FdView:
+class FdView(NamedTuple):
     """One socket fd of a process, in the words of the slides, as the panel shows it."""
 
     fd: int
@@ -70,19 +66,17 @@ class FdView:
     shutdown: str | None  # which directions are shut: "read" | "write" | "both"
     accepted: bool | None  # a client's connection: taken by accept() yet?
     peer_process: Holder | None = None  # the peer's holder outside the session (command escaped), if readable
-    raw: kernel.UnixSocket | None = field(default=None, compare=False)
+    raw: kernel.UnixSocket | None = None  # the kernel's row, for `why`'s evidence
 
 
-@dataclass(frozen=True)
-class OtherFd:
+class OtherFd(NamedTuple):
     """An fd that is not a socket (a file, a pipe), shown by where it points."""
 
     fd: int
     target: str
 
 
-@dataclass(frozen=True)
-class ProcessView:
+class ProcessView(NamedTuple):
     """One process of the session: its state, its fds, and the call it is blocked in."""
 
     name: str
@@ -96,8 +90,7 @@ class ProcessView:
     other_fds: tuple[OtherFd, ...] = ()
 
 
-@dataclass(frozen=True)
-class FileView:
+class FileView(NamedTuple):
     """A path a socket was bound to or asked about, and what is there now."""
 
     path: str
@@ -118,8 +111,7 @@ class FileListing(NamedTuple):
     groups: dict[int, str]
 
 
-@dataclass(frozen=True)
-class QueuedCall:
+class QueuedCall(NamedTuple):
     """A connection the kernel completed in a listener's queue that no accept has taken yet.
 
     A sock_diag dump does not list the server-side socket of such a call at all: the listener's
@@ -136,8 +128,7 @@ class QueuedCall:
     sent: int | None
 
 
-@dataclass(frozen=True)
-class Snapshot:
+class Snapshot(NamedTuple):
     """The session as the kernel sees it at one instant: all that the UI reads."""
 
     processes: tuple[ProcessView, ...]
