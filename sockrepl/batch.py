@@ -11,6 +11,7 @@ Neither prompt_toolkit nor rich here: colours, when asked for, are theme.ansi's 
 import contextlib
 import errno
 import sys
+from collections.abc import Iterator
 from typing import BinaryIO, TextIO
 
 from sockrepl.arguments import EXPORT_FORMATS
@@ -25,6 +26,18 @@ from sockrepl.textsafe import visible
 
 REFUSED, MALFORMED = EXIT_FAILED, EXIT_USAGE  # lifecycle.py gives each status its one meaning
 RECALL_WORDS = [word.encode() for word in (*RECALLS, *(a for a, name in ALIASES.items() if name in RECALLS))]
+MAX_LINE = 1 << 20  # bytes: no command is longer; /dev/zero or a binary file has no end of line to wait for
+TOO_LONG = f"a line is at most {MAX_LINE // 1024} KiB, and this one is longer: the rest of the script is not run"
+
+
+def _lines(source: BinaryIO) -> Iterator[bytes | None]:
+    """The script's lines, each read with a bound so that no file makes sockrepl grow without end;
+    None for a line past MAX_LINE, and nothing after it."""
+    while raw := source.readline(MAX_LINE + 1):
+        if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
+            yield None
+            return
+        yield raw
 
 
 def _recording(source: BinaryIO, export: Command | None) -> Recording:
@@ -34,7 +47,7 @@ def _recording(source: BinaryIO, export: Command | None) -> Recording:
         return EVERYTHING
     start = source.tell()
     try:
-        commands = [_command_in(raw) for raw in source if any(word in raw for word in RECALL_WORDS)]
+        commands = [_command_in(raw) for raw in _lines(source) if raw and any(word in raw for word in RECALL_WORDS)]
     finally:
         source.seek(start)
     return recording_for([c.name for c in [*commands, export] if c is not None])
@@ -65,14 +78,19 @@ def run_script(source: BinaryIO, out: TextIO, color: bool = False, width: int = 
 
     stop = StopOnSignal()
     session = Session()
-    session.recording = _recording(source, export)
     status = 0
     try:
         stop.arm()
+        session.recording = _recording(source, export)  # in the try: a read that fails leaves nothing behind
         print(f"sockrepl: scratch directory {visible(str(session.scratch))} (relative paths live here)",
               file=sys.stderr)
         emit(session.run_line(f"spawn {FIRST_PROCESS}"))  # as the REPL starts: a script copied from it runs
-        for number, raw in enumerate(source, 1):
+        for number, raw in enumerate(_lines(source), 1):
+            if raw is None:
+                emit(session.poll_unasked())
+                emit([UsageError(TOO_LONG)], number)
+                status = max(status, MALFORMED)
+                break
             line = raw.decode("utf-8", "surrogateescape").rstrip("\r\n")
             try:
                 command = parse(line)

@@ -1,6 +1,7 @@
 """The environment a user may start sockrepl in: no home directory, odd encodings, endless input."""
 
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -8,7 +9,10 @@ from pathlib import Path
 
 import pexpect
 import pytest
+from conftest import FIRST_LINE, normalize, run_sockrepl
 from test_repl import Terminal
+
+from sockrepl.batch import MAX_LINE
 
 NO_HOME = ("there is no home directory to keep it in (HOME is unset and this user has none): "
            "set XDG_STATE_HOME to a directory")
@@ -55,3 +59,35 @@ def test_without_a_home_a_lesson_opens_and_no_history_lands_in_the_current_direc
     finally:
         term.close()
     assert term.child.exitstatus == 0 and os.listdir(tmp_path) == []
+
+
+TOO_LONG = "error: a line is at most 1024 KiB, and this one is longer: the rest of the script is not run"
+
+
+def _a_gigabyte_at_most():
+    """Without the bound, reading /dev/zero by lines filled the machine's memory until the OOM killer came."""
+    resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+
+def test_a_script_with_no_end_of_line_stops_at_the_bound(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "sockrepl", "run", "/dev/zero"], capture_output=True, text=True,
+                         timeout=60, env={**os.environ, "TMPDIR": str(tmp_path)}, preexec_fn=_a_gigabyte_at_most)
+    assert (run.returncode, normalize(run.stdout)) == (2, f"{FIRST_LINE}\nline 1: {TOO_LONG}\n")
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_line_past_the_bound_on_a_pipe_ends_the_script_there(tmp_path):
+    script = b"socket AF_UNIX SOCK_STREAM\n" + b"\0" * MAX_LINE + b"x\nls\n"
+    run = run_sockrepl(script, env={**os.environ, "TMPDIR": str(tmp_path)})
+    assert run.returncode == 2 and os.listdir(tmp_path) == []
+    assert normalize(run.stdout.decode()).splitlines() == [
+        FIRST_LINE, "[p1] socket(AF_UNIX, SOCK_STREAM, 0) = 3", f"line 2: {TOO_LONG}"]
+
+
+def test_a_script_that_cannot_be_read_ahead_leaves_no_scratch_directory(tmp_path):
+    """/proc/self/mem opens but its first read fails (EIO): the read ahead ran before the cleanup was in place."""
+    run = subprocess.run([sys.executable, "-m", "sockrepl", "run", "/proc/self/mem"], capture_output=True, text=True,
+                         timeout=60, env={**os.environ, "TMPDIR": str(tmp_path)})
+    said = "sockrepl: cannot read /proc/self/mem: Input/output error\n"
+    assert (run.returncode, run.stdout, run.stderr) == (2, "", said)
+    assert os.listdir(tmp_path) == []
