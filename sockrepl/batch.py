@@ -8,6 +8,7 @@ stopped the run (lifecycle.py's statuses, such as 74 for lost output, come on to
 Neither prompt_toolkit nor rich here: colours, when asked for, are theme.ansi's escapes.
 """
 
+import codecs
 import contextlib
 import errno
 import sys
@@ -33,11 +34,13 @@ TOO_LONG = f"a line is at most {MAX_LINE // 1024} KiB, and this one is longer: t
 def _lines(source: BinaryIO) -> Iterator[bytes | None]:
     """The script's lines, each read with a bound so that no file makes sockrepl grow without end;
     None for a line past MAX_LINE, and nothing after it."""
-    while raw := source.readline(MAX_LINE + 1):
+    raw = source.readline(MAX_LINE + 1).removeprefix(codecs.BOM_UTF8)  # as Notepad saves: not the first command's
+    while raw:
         if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
             yield None
             return
         yield raw
+        raw = source.readline(MAX_LINE + 1)
 
 
 def _recording(source: BinaryIO, export: Command | None) -> Recording:

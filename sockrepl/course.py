@@ -81,7 +81,7 @@ def _numbered(entries: list[tuple[str, Path, str]]) -> tuple[Entry, ...]:
 def _read_manifest(manifest: Path, problems: list[str]) -> dict[str, tuple[str, str]] | None:
     """name -> (where it is listed, summary), in order; the course title under the key ""; None if unreadable."""
     try:
-        data = tomllib.loads(manifest.read_text(encoding="utf-8"))
+        data = tomllib.loads(manifest.read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         problems.append(f"{manifest}: {getattr(error, 'strerror', None) or error}")
         return None

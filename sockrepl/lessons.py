@@ -127,7 +127,7 @@ def read_lesson_text(path: Path) -> str:
         raise LessonError(shown, 0, f"a lesson is at most {MAX_LESSON_BYTES // 1024} KiB, and this file is larger")
     data = b"".join(chunks)
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8").removeprefix("\ufeff")  # the byte order mark Windows editors write
     except UnicodeDecodeError as error:
         raise LessonError(shown, 0, f"a lesson is UTF-8 text; byte {data[error.start]:#04x} at offset "
                                     f"{error.start} is not") from None

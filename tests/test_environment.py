@@ -91,3 +91,26 @@ def test_a_script_that_cannot_be_read_ahead_leaves_no_scratch_directory(tmp_path
     said = "sockrepl: cannot read /proc/self/mem: Input/output error\n"
     assert (run.returncode, run.stdout, run.stderr) == (2, "", said)
     assert os.listdir(tmp_path) == []
+
+
+def test_files_saved_with_a_byte_order_mark_read_as_their_text(tmp_path):
+    """Notepad's UTF-8 starts with EF BB BF: the lesson failed `a lesson starts with a title line: # Title`,
+    the manifest `Invalid statement`, the script `unknown command '\\ufeffsocket'`."""
+    bom = b"\xef\xbb\xbf"
+    phone = (Path(__file__).parents[1] / "lessons" / "phone.md").read_bytes()
+    (tmp_path / "windows.md").write_bytes(bom + phone.replace(b"\n", b"\r\n"))
+    (tmp_path / "course.toml").write_bytes(bom + b'title = "Saved on Windows"\n[[lesson]]\nname = "windows"\n'
+                                           b'summary = "the phone, in CRLF"\n')
+    (tmp_path / "script.txt").write_bytes(bom + b"socket AF_UNIX SOCK_STREAM\r\n")
+    env = {**os.environ, "TMPDIR": str(tmp_path / "scratch")}
+    os.mkdir(tmp_path / "scratch")
+    listing = subprocess.run([sys.executable, "-m", "sockrepl", "lesson", "--dir", str(tmp_path)], capture_output=True,
+                             text=True, timeout=60, env=env)
+    assert "\nSaved on Windows\n   1  windows          the phone, in CRLF\n\n" in listing.stdout
+    check = subprocess.run([sys.executable, "-m", "sockrepl", "lesson", "--dir", str(tmp_path), "--check", "windows"],
+                           capture_output=True, text=True, timeout=60, env=env)
+    assert (check.returncode, check.stdout.split()[:4]) == (0, ["PASS", "windows", "9", "steps"])
+    run = subprocess.run([sys.executable, "-m", "sockrepl", "run", str(tmp_path / "script.txt")], capture_output=True,
+                         text=True, timeout=60, env=env)
+    assert (run.returncode, normalize(run.stdout)) == (0, f"{FIRST_LINE}\n[p1] socket(AF_UNIX, SOCK_STREAM, 0) = 3\n")
+    assert os.listdir(tmp_path / "scratch") == []
