@@ -76,6 +76,7 @@ class Repl(Transcript):
             complete_style=CompleteStyle.MULTI_COLUMN,
             complete_while_typing=False,
             reserve_space_for_menu=6,
+            enable_suspend=True,  # Ctrl-Z stops sockrepl as it stops any program (the workers have their own sessions)
             key_bindings=self._keys(),
             style=STYLE,
             input=input,

@@ -114,3 +114,32 @@ def test_files_saved_with_a_byte_order_mark_read_as_their_text(tmp_path):
                          text=True, timeout=60, env=env)
     assert (run.returncode, normalize(run.stdout)) == (0, f"{FIRST_LINE}\n[p1] socket(AF_UNIX, SOCK_STREAM, 0) = 3\n")
     assert os.listdir(tmp_path / "scratch") == []
+
+
+PROMPT = r"p1(\x1b\[[0-9;]*m)*>"  # between its colour codes
+
+
+def test_ctrl_z_suspends_to_the_shell_and_fg_gives_the_prompt_back(tmp_path):
+    """Ctrl-Z typed `^Z` into the line, and the `fg` that followed ran as `unknown command '\\x1afg'`."""
+    env = {**os.environ, "PS1": "$ ", "TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1", "TMPDIR": str(tmp_path),
+           "XDG_STATE_HOME": str(tmp_path), "PYTHONPATH": str(Path(__file__).parents[1])}
+    shell = pexpect.spawn("bash", ["--norc", "--noprofile", "-i"], env=env, cwd=str(tmp_path), dimensions=(24, 80),
+                          encoding="utf-8", timeout=30)
+    try:
+        shell.expect_exact("$ ")
+        shell.sendline(f"{sys.executable} -m sockrepl")
+        shell.expect(PROMPT)
+        shell.sendcontrol("z")
+        shell.expect(r"Stopped .*sockrepl\r\n.*\$ ")
+        shell.sendline("fg")
+        shell.expect(PROMPT)
+        shell.send("ps\r")
+        shell.expect(r"\* p1 +\d+")
+        shell.expect(PROMPT)  # reading keys again: between two prompts the terminal is not in raw mode
+        shell.sendcontrol("d")
+        shell.expect_exact("$ ")
+        shell.sendline("exit $?")
+        shell.expect(pexpect.EOF)
+    finally:
+        shell.close(force=True)
+    assert shell.exitstatus == 0 and sorted(os.listdir(tmp_path)) == ["sockrepl"]  # its history, no scratch dir
