@@ -130,9 +130,10 @@ def _lex(line: str) -> list[Token]:
             i += 1
             continue
         if ch in "\"'":
+            start = i
             data, i = read_c_string(line, i)
             count, i = _read_repeat(line, i)
-            tokens.append(Token(line[:i], _repeat(data, count)))
+            tokens.append(Token(line[start:i], _repeat(data, count)))
             continue
         j = i
         while j < len(line) and not line[j].isspace() and line[j] not in "\"'":

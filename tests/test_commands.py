@@ -96,6 +96,11 @@ ERRORS = [
     ("close 99999999999", "close: a file descriptor 99999999999 is out of range (-2147483648..2147483647)",
      "close FD", None),
     ("listen 3 1 2", "listen: too many arguments (unexpected '2')", "listen FD BACKLOG", None),
+    # a quoted word is named as typed, not with the line before it (it was 'bind 3 "a" "b"', 'spawn "x"')
+    ('bind 3 "a" "b"', "bind: too many arguments (unexpected '\"b\"')", "bind FD PATH", None),
+    ('spawn "x"', "spawn: '\"x\"' is not a process name", "spawn [--user USER] [--unprivileged] NAMES...",
+     "a name is a letter then letters, digits, '_', '.' or '-', e.g. server, c1"),
+    ('listen 3 "1"', "listen: backlog must be a number, not '\"1\"'", "listen FD BACKLOG", None),
     ('write 4 "abc', "unterminated string: missing closing \"", None, 'close the string with "'),
     ('write 4 "\\q"', "unknown escape \\q in a string", None, r'known escapes: \n \t \r \\ \" \0 \xHH'),
     ("socket AF_UNIX SOCK_STRAEM", "socket: unknown socket type 'SOCK_STRAEM'", "socket DOMAIN TYPE [PROTOCOL]",
