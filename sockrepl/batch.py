@@ -144,7 +144,7 @@ def run_path(path: str, color: bool, export: Command | None = None) -> int:
         with open(path, "rb") as handle:
             return _guarded(handle, color, export)
     except OSError as error:
-        print(f"sockrepl: cannot read {path}: {error.strerror}", file=sys.stderr)
+        print(f"sockrepl: cannot read {visible(path)}: {error.strerror}", file=sys.stderr)
         return 2
 
 

@@ -66,6 +66,16 @@ def test_run_prints_typed_text_and_file_names_escaped(tmp_path):
     assert "/\\e[2Jf" in run.stdout  # the other fd's path in the panel
 
 
+def test_run_names_a_script_it_cannot_read_escaped(tmp_path):
+    """`sockrepl run ~/Downloads/*`: a file's name is anyone's bytes (it was printed raw)."""
+    missing = tmp_path / f"gone{CLEAR_AND_FAKE}"
+    run = subprocess.run([sys.executable, "-m", "sockrepl", "run", str(missing)], capture_output=True, text=True,
+                         timeout=30)
+    assert (run.returncode, run.stdout) == (2, "")
+    assert run.stderr == (f"sockrepl: cannot read {tmp_path}/gone\\e[2J\\e]0;TITLE\\x07 All lessons PASS: "
+                          "No such file or directory\n")
+
+
 def test_interactive_lesson_shows_narration_titles_and_mismatches_escaped(tmp_path):
     """The escaping happens before layout, so one terminal size shows it."""
     lesson = write(tmp_path, "hostile.md", HOSTILE_LESSON)
