@@ -92,6 +92,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"sockrepl: {failed}", file=sys.stderr)
         return EXIT_NO_RESOURCES
     except Exception as error:  # our bug: say so in one line, cleanup already ran in the modes' finally
+        if isinstance(error, OSError) and error.errno in (errno.EMFILE, errno.ENFILE):  # `ulimit -n 6`: not a bug
+            import resource
+
+            limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+            print(f"sockrepl: the system refuses more open files ({error.strerror}; ulimit -n is {limit}): "
+                  "raise the limit; nothing was left behind", file=sys.stderr)
+            return EXIT_NO_RESOURCES
         if os.environ.get("SOCKREPL_DEBUG"):
             raise
         print(f"sockrepl: internal error: {type(error).__name__}: {error}", file=sys.stderr)

@@ -28,7 +28,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1          # sockrepl run: a command was refused; lesson --check: a lesson failed
 EXIT_USAGE = 2           # a malformed line or argument; no terminal for the REPL
 EXIT_INTERNAL = 70       # a bug of sockrepl's (EX_SOFTWARE)
-EXIT_NO_RESOURCES = 71   # the system refused a process or a thread (EX_OSERR)
+EXIT_NO_RESOURCES = 71   # the system refused a process, a thread or an open file (EX_OSERR)
 EXIT_IO = 74             # a standard stream cannot be read or written (EX_IOERR)
 EXIT_READER_GONE = 141   # the reader of stdout went away (`| head -1`), as a SIGPIPE death would say
 

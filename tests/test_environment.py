@@ -143,3 +143,13 @@ def test_ctrl_z_suspends_to_the_shell_and_fg_gives_the_prompt_back(tmp_path):
     finally:
         shell.close(force=True)
     assert shell.exitstatus == 0 and sorted(os.listdir(tmp_path)) == ["sockrepl"]  # its history, no scratch dir
+
+
+def test_too_few_file_descriptors_to_start_is_said_not_an_internal_error(tmp_path):
+    """`ulimit -n 6`: the check could not even make the pipe of its first process (was status 70, "please report")."""
+    run = subprocess.run(["sh", "-c", 'ulimit -n 6; exec "$0" -m sockrepl lesson --check phone', sys.executable],
+                         capture_output=True, text=True, timeout=60, env={**os.environ, "TMPDIR": str(tmp_path)})
+    assert (run.returncode, run.stdout) == (71, "")
+    assert run.stderr == ("sockrepl: the system refuses more open files (Too many open files; ulimit -n is 6): "
+                          "raise the limit; nothing was left behind\n")
+    assert os.listdir(tmp_path) == []
