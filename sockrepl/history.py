@@ -12,7 +12,7 @@ from pathlib import Path
 
 from prompt_toolkit.history import History
 
-from sockrepl.statedir import state_dir
+from sockrepl.statedir import read_state_file, state_dir
 
 KEEP = 1000
 
@@ -32,7 +32,7 @@ class AtomicFileHistory(History):
     def _load(self) -> list[str]:
         if self._entries is None:
             try:
-                text = self.path.read_text(encoding="utf-8", errors="replace") if self.path else ""
+                text = read_state_file(self.path, errors="replace") if self.path else ""
             except OSError:
                 text = ""
             self._entries = [line for line in text.split("\n") if line.strip()]

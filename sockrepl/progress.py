@@ -11,7 +11,7 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from sockrepl.statedir import NO_HOME, state_dir
+from sockrepl.statedir import NO_HOME, read_state_file, state_dir
 
 FILE_NAME = "progress.json"
 
@@ -58,7 +58,7 @@ class Progress:
         if self.path is None:
             return
         try:
-            raw = json.loads(self.path.read_text(encoding="utf-8"))
+            raw = json.loads(read_state_file(self.path))
             self.lessons = {str(name): LessonProgress(**fields) for name, fields in raw["lessons"].items()}
             if not all(isinstance(p.steps, int) and isinstance(p.position, int) for p in self.lessons.values()):
                 raise TypeError("a lesson's steps or position is not a number")

@@ -153,3 +153,27 @@ def test_too_few_file_descriptors_to_start_is_said_not_an_internal_error(tmp_pat
     assert run.stderr == ("sockrepl: the system refuses more open files (Too many open files; ulimit -n is 6): "
                           "raise the limit; nothing was left behind\n")
     assert os.listdir(tmp_path) == []
+
+
+def test_a_fifo_for_the_progress_file_is_said_and_does_not_hang(tmp_path):
+    """Opening a FIFO waits for a writer: `sockrepl lesson` hung for ever, deaf to SIGTERM and Ctrl-C."""
+    os.makedirs(tmp_path / "sockrepl")
+    os.mkfifo(tmp_path / "sockrepl" / "progress.json")
+    listing = subprocess.run([sys.executable, "-m", "sockrepl", "lesson"], capture_output=True, text=True, timeout=30,
+                             env={**os.environ, "XDG_STATE_HOME": str(tmp_path)})
+    assert listing.returncode == 0
+    assert (f"your progress:\n  your progress file {tmp_path}/sockrepl/progress.json could not be used (not a "
+            "regular file): starting fresh\n  addresses        not started\n") in listing.stdout
+
+
+def test_a_fifo_for_the_history_file_does_not_hold_the_prompt(tmp_path):
+    """The REPL read its history before the first prompt: with a FIFO there it never came, and only SIGKILL ended
+    it (leaving its scratch directory)."""
+    os.makedirs(tmp_path / "sockrepl")
+    os.mkfifo(tmp_path / "sockrepl" / "history")
+    term = Terminal(tmp_path)  # XDG_STATE_HOME=tmp_path
+    try:
+        term.wait_for(r"^p1>")
+        term.type("ps", wait_for=r"\* p1 +\d+")
+    finally:
+        term.close()
