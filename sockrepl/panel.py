@@ -152,6 +152,7 @@ class _Layout:
         self.budget = budget
         self.headers: set[str] = set()
         self.rows: dict[str, set[int]] = {proc.name: set() for proc, _ in blocks}
+        self.folded = False  # the one line of idle processes without sockets (compact) is shown
 
     def header(self, name: str) -> bool:
         if name in self.headers:
@@ -180,10 +181,12 @@ class _Layout:
                     self.row(name, index)
 
 
-def _choose(snapshot: Snapshot, blocks: list[tuple[ProcessView, list[Row]]], budget: int) -> _Layout:
+def _choose(snapshot: Snapshot, blocks: list[tuple[ProcessView, list[Row]]], budget: int,
+            idle_line: bool = False) -> _Layout:
     """The current process whole, then blocked processes with the fd they wait on, then the
     sockets those calls wait for (a full listener) or hold the current process's queued calls,
-    then every other header (those with sockets first), then more rows."""
+    then the `idle_line` of idle processes, then every other header (those with sockets first),
+    then more rows."""
     layout = _Layout(blocks, budget)
     procs = [proc for proc, _ in blocks]
     for proc in procs:
@@ -200,6 +203,9 @@ def _choose(snapshot: Snapshot, blocks: list[tuple[ProcessView, list[Row]]], bud
     for name, fd in waited:
         if name in layout.blocks:
             layout.fd_row(name, fd)
+    if idle_line and layout.budget >= 1:
+        layout.folded = True
+        layout.budget -= 1
     for proc in sorted(procs, key=_idle_without_sockets):  # a process with sockets before one without
         layout.header(proc.name)
     for name in [proc.name for proc in blocked] + [name for name, _ in waited] + [proc.name for proc in procs]:
@@ -234,8 +240,8 @@ def panel_lines(snapshot: Snapshot, width: int = 80, height: int | None = None,
             layout.whole(proc.name)
         idle_shown = bool(idle)
     else:
-        layout = _choose(snapshot, units, max(room - 1 - (1 if idle else 0), 0))
-        idle_shown = bool(idle) and room - 1 - len(layout.headers) - sum(map(len, layout.rows.values())) >= 1
+        layout = _choose(snapshot, units, max(room - 1, 0), idle_line=bool(idle))
+        idle_shown = layout.folded
     shown_views = [row for proc, rows in units for i, row in enumerate(rows)
                    if i in layout.rows[proc.name] and isinstance(row, FdView)]
     widths = column_widths([_cells(view) for view in shown_views], 4)

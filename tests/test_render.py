@@ -228,6 +228,19 @@ def test_compact_panel_folds_idle_processes_without_sockets_to_one_line():
     assert len(plain(panel_lines(snapshot, 80, 10, "full")).splitlines()) == 5
 
 
+def test_the_smallest_compact_panel_keeps_the_current_process_before_the_idle_line():
+    """At 13 rows or fewer (a tmux split) the compact panel has 3 lines: the line of idle processes took the
+    place of the current one, which vanished from the panel."""
+    table = SocketTable({10: sock(10, state=10, name=b"srv.sock", vfs=(1, 99))}, False)
+    procs = [ProcessFacts(n, 10 + i, 0, n == "server", None, {3: FdTarget(3, 10, None)} if n == "server" else {},
+                          TaskState("S", 0, (0,), None)) for i, n in enumerate(["server", "b", "c"])]
+    assert plain(panel_lines(build(procs, table, [], "/scratch"), 60, 3, "compact")).splitlines() == [
+        "▸ server  pid 10  idle  (1 fd not shown)",
+        "  … 2 more lines (b, c): state prints them all",
+        "socket files: none",
+    ]
+
+
 def test_panel_measures_wide_characters_and_cuts_at_a_word():
     table = SocketTable({10: sock(10, state=10, name="套接字套接字套接字套接字.sock".encode(), wq=5, vfs=(1, 99))},
                         False)
