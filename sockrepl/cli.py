@@ -11,6 +11,7 @@ from sockrepl.lifecycle import (
     EXIT_IO,
     EXIT_NO_RESOURCES,
     EXIT_READER_GONE,
+    EXIT_USAGE,
     OutputLost,
     StartFailed,
     Stop,
@@ -71,11 +72,8 @@ def wants_color(choice: str) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     closed = prepare_streams()
-    args = build_parser().parse_args(argv)
     try:
-        status = _refusal(closed, args)
-        if status is None:
-            status = _run_mode(args)
+        status = _status(argv, closed)
         sys.stdout.flush()  # here, where a failure is still reported, not at interpreter exit
         return status
     except KeyboardInterrupt:
@@ -104,6 +102,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"sockrepl: internal error: {type(error).__name__}: {error}", file=sys.stderr)
         print("sockrepl: please report it; SOCKREPL_DEBUG=1 shows the traceback", file=sys.stderr)
         return EXIT_INTERNAL
+
+
+def _status(argv: list[str] | None, closed: list[int]) -> int:
+    """The mode's exit status; argparse's own exits (--help, --version, a bad argument) as theirs."""
+    try:
+        args = build_parser().parse_args(argv)
+        status = _refusal(closed, args)
+        return _run_mode(args) if status is None else status
+    except SystemExit as leaving:  # argparse has printed its text: main flushes it where a failure is reported
+        return leaving.code if isinstance(leaving.code, int) else EXIT_USAGE
 
 
 def _run_mode(args) -> int:

@@ -49,6 +49,8 @@ FULL = b"sockrepl: cannot write to standard output: No space left on device\n"
     (">/dev/full", ("run", "-"), FULL),
     (">/dev/full", ("lesson", "--check", "phone"), FULL),
     (">/dev/full", ("lesson",), FULL),
+    (">/dev/full", ("--help",), FULL),  # argparse's own output: it was a traceback at exit, and status 120
+    (">/dev/full", ("--version",), FULL),
     (">&-", ("run", "-"), b"sockrepl: standard output is closed: there is nowhere to print to\n"),
     ("<&-", ("run", "-"), b"sockrepl: standard input is closed: there is no script to read "
                           b"(sockrepl run FILE reads a file)\n"),
