@@ -32,7 +32,12 @@ EXIT_NO_RESOURCES = 71   # the system refused a process, a thread or an open fil
 EXIT_IO = 74             # a standard stream cannot be read or written (EX_IOERR)
 EXIT_READER_GONE = 141   # the reader of stdout went away (`| head -1`), as a SIGPIPE death would say
 
-ENDING_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGQUIT)  # SIGQUIT: Ctrl-\
+# Every signal that ends a process by default and can be caught ends sockrepl through its cleanup: SIGQUIT is
+# Ctrl-\, SIGUSR1 a stray `kill -USR1`, SIGXCPU `ulimit -t`... (Python ignores SIGPIPE and SIGXFSZ; faults such as
+# SIGSEGV are not asynchronous.)
+ENDING_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2,
+                  signal.SIGALRM, signal.SIGVTALRM, signal.SIGPROF, signal.SIGIO, signal.SIGPWR, signal.SIGSTKFLT,
+                  signal.SIGXCPU, *range(signal.SIGRTMIN, signal.SIGRTMAX + 1))
 ERRORS = "sockrepl-escape"
 codecs.register_error(ERRORS, escape_unencodable)
 

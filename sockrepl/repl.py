@@ -25,7 +25,7 @@ from sockrepl.commands import FRONT_END_COMMANDS, REGISTRY, Command
 from sockrepl.complete import Context
 from sockrepl.engine import Engine, LineRun
 from sockrepl.history import AtomicFileHistory, history_path
-from sockrepl.lifecycle import crash_report
+from sockrepl.lifecycle import ENDING_SIGNALS, crash_report
 from sockrepl.panel import PanelMode
 from sockrepl.parser import ParseError, parse
 from sockrepl.prompt_parts import (
@@ -266,8 +266,8 @@ class Repl(Transcript):
             self.prompt.app.invalidate()
 
     def _stop(self, signum: int) -> None:
-        """SIGTERM / SIGHUP / SIGQUIT (Ctrl-\\ while a line runs): leave as on Ctrl-D, with the full cleanup,
-        cutting short a wait or a lesson step."""
+        """SIGTERM, SIGHUP, SIGQUIT (Ctrl-\\ while a line runs), any signal that ends a process: leave as on
+        Ctrl-D, with the full cleanup, cutting short a wait or a lesson step."""
         self.stopping = True
         if self.stopped_by is None:  # a closing terminal sends SIGHUP then SIGTERM: the first one says why
             self.stopped_by = signum
@@ -309,8 +309,9 @@ class Repl(Transcript):
 
     async def run(self) -> int:
         self.loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
-            self.loop.add_signal_handler(signum, self._stop, signum)
+        for signum in ENDING_SIGNALS:
+            if signum != signal.SIGINT:  # a key at the prompt; while a line runs, `_interrupt`
+                self.loop.add_signal_handler(signum, self._stop, signum)
         self._line_starts()
         try:
             events = await asyncio.wrap_future(self.started.events)

@@ -44,8 +44,11 @@ def _busy_session(live, tmp_path):
 LEAVING = ["[srv] <... accept resumed> <unfinished ...>) = ?", "[srv] +++ killed by SIGKILL +++ (sockrepl is leaving)"]
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT,
+                                    signal.SIGUSR1, signal.SIGALRM, signal.SIGXCPU, signal.SIGRTMIN])
 def test_sockrepl_signalled_cleans_up_everything(live, tmp_path, signum):
+    """Any signal whose default action ends a process: SIGUSR1 (a stray `kill -USR1`), SIGALRM or SIGXCPU
+    (`ulimit -t`) killed sockrepl outright, leaving its scratch directory and the socket files outside it."""
     s, outside = _busy_session(live, tmp_path)
     workers = set(s.pids.values())
     assert workers_of(s.proc.pid) == workers
