@@ -4,6 +4,7 @@ Fast checks of the wiring; what the screen looks like is tested in a real pty in
 """
 
 import asyncio
+import inspect
 import threading
 
 import pytest
@@ -15,12 +16,20 @@ from sockrepl.engine import Engine
 from sockrepl.repl import Repl
 
 
-async def until(condition, seconds=10.0):
+async def until(condition, seconds=10.0, what=None):
+    """Poll `condition` until it holds; the failure names what it waited for (by default, the line that waits)."""
     deadline = asyncio.get_running_loop().time() + seconds
     while not condition():
         if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("timed out")
+            raise AssertionError(f"timed out after {seconds:g} s waiting for {what or _source(condition)}")
         await asyncio.sleep(0.01)
+
+
+def _source(condition) -> str:
+    try:
+        return inspect.getsource(condition).strip()
+    except (OSError, TypeError):
+        return repr(condition)
 
 
 def drive(tmp_path, script, history_file: str | None = "history"):
@@ -32,14 +41,31 @@ def drive(tmp_path, script, history_file: str | None = "history"):
     async def main():
         with create_pipe_input() as keyboard:
             engine = Engine()
-            repl = Repl(engine, engine.run_line("spawn p1"), input=keyboard, output=DummyOutput(),
-                        history_file=history_file and str(tmp_path / history_file))
-            running = asyncio.ensure_future(repl.run())
-            await until(lambda: repl.snapshot is not None and repl.prompt.app.is_running)
-            await script(repl, keyboard.send_text)
-            return repl, await asyncio.wait_for(running, 10)
+            running = None
+            try:
+                repl = Repl(engine, engine.run_line("spawn p1"), input=keyboard, output=DummyOutput(),
+                            history_file=history_file and str(tmp_path / history_file))
+                running = asyncio.ensure_future(repl.run())
+                await until(lambda: repl.snapshot is not None and repl.prompt.app.is_running, what="the first prompt")
+                await script(repl, keyboard.send_text)
+                try:
+                    return repl, await asyncio.wait_for(asyncio.shield(running), 10)
+                except TimeoutError:
+                    raise AssertionError("timed out after 10 s waiting for the REPL to leave after the script"
+                                         ) from None
+            finally:
+                await _closed(engine, running)
 
     return asyncio.run(main())
+
+
+async def _closed(engine, running) -> None:
+    """However the drive ended (a timeout, a failed assertion): the REPL stopped, its workers and scratch dir gone."""
+    if running is not None and not running.done():
+        engine.interrupt_wait()  # a `wait` on the engine thread would hold the close up to its seconds, as _stop knows
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)  # its own cleanup runs as it is cancelled
+    engine.close()  # also if it never got that far; a second close does nothing
 
 
 def snapshot_says(repl, process, fd=None, **wanted):
@@ -62,6 +88,36 @@ def test_typed_lines_reach_the_kernel_and_ctrl_d_cleans_up(tmp_path):
     assert status == 0
     assert repl.engine.session.closed and not repl.engine.session.scratch.exists()
     assert (tmp_path / "history").read_text() == "socket AF_UNIX SOCK_STREAM\nbind 3 srv.sock\n"
+
+
+def test_a_drive_that_times_out_leaves_no_worker_nor_scratch_dir(tmp_path, monkeypatch):
+    """It timed out while the engine thread ran a `wait`: the drive still ends the REPL and its session,
+    and says what it waited for."""
+    from sockrepl.session import HANDLERS
+
+    waiting = threading.Event()
+    wait = HANDLERS["wait"]
+
+    def announced(session, command):
+        waiting.set()
+        return wait(session, command)
+
+    monkeypatch.setitem(HANDLERS, "wait", announced)
+    seen = []
+
+    async def script(repl, type):
+        for line in ("socket AF_UNIX SOCK_STREAM", "bind 3 s.sock", "listen 3 1", "accept 3"):
+            type(line + "\r")
+        await until(lambda: repl.snapshot.process("p1").blocked is not None)
+        seen.append((repl.engine.session, repl.snapshot.process("p1").pid))
+        type("wait p1 60\r")
+        await until(waiting.is_set, what="the wait to start")
+        await until(lambda: False, 0.1, what="what never comes")
+
+    with pytest.raises(AssertionError, match=r"^timed out after 0.1 s waiting for what never comes$"):
+        drive(tmp_path, script)
+    session, pid = seen[0]
+    assert session.closed and not session.scratch.exists() and gone(pid)
 
 
 def test_ctrl_c_interrupts_the_current_process_blocked_call(tmp_path):
