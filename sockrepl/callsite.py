@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import NamedTuple
 
 from sockrepl import kernel, procfs
-from sockrepl.commands import Command
+from sockrepl.commands import SENDS, Command
 
-TIED_AT_START = ("connect", "sendto", "send", "write", "close", "shutdown")
+TIED_AT_START = ("connect", *SENDS, "close", "shutdown")
 
 
 class Site(NamedTuple):

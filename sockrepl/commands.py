@@ -25,7 +25,8 @@ from sockrepl.arguments import (
 
 MAX_PROCESSES = 32
 FIRST_PROCESS = "p1"  # the REPL and `sockrepl run` start with one process ready; a lesson starts from none
-SENDS = ("send", "write", "sendto")  # the calls that hand data to the kernel
+CONNECTED_SENDS = ("send", "write")  # the sends that name no address: to the connected peer
+SENDS = (*CONNECTED_SENDS, "sendto")  # the calls that hand data to the kernel
 RECEIVES = ("recv", "read", "recvfrom")  # the calls that take data from it
 REQUIRED = object()
 

@@ -7,7 +7,7 @@ natively; `plain()` joins the text for batch mode. Pure: no I/O, no rich.
 import stat
 
 from sockrepl import constants as C
-from sockrepl.commands import RECEIVES, Command
+from sockrepl.commands import CONNECTED_SENDS, RECEIVES, Command
 from sockrepl.events import (
     CallEvent,
     ExitEvent,
@@ -75,7 +75,7 @@ def call_parts(command: Command, outcome: Outcome | None) -> tuple[str, str]:
         if not a.get("want_addr"):
             return f"{a['fd']}, NULL, NULL", ""
         return f"{a['fd']}, ", _addr_out(outcome)
-    if name in ("send", "write"):
+    if name in CONNECTED_SENDS:
         flags = f", {C.flag_names(a['flags'], C.MSG_FLAGS)}" if name == "send" else ""
         return f"{a['fd']}, {c_string(a['data'])}, {len(a['data'])}{flags}", ""
     if name == "sendto":

@@ -13,7 +13,7 @@ from wcwidth import wcwidth
 
 from sockrepl import constants as C
 from sockrepl.calllog import ExitRecord, Record
-from sockrepl.commands import RECEIVES, Command
+from sockrepl.commands import CONNECTED_SENDS, RECEIVES, Command
 from sockrepl.events import Outcome
 from sockrepl.protocol import Pair, Received
 from sockrepl.quoting import c_string, result_text, sun_path
@@ -56,7 +56,7 @@ def _short_args(command: Command, outcome: Outcome | None, data: int) -> list[st
         return [*fd, sun_path(a["addr"]) if a["addr"] else '""']
     if name == "listen":
         return [*fd, str(a["backlog"])]
-    if name in ("send", "write"):
+    if name in CONNECTED_SENDS:
         return [*fd, c_string(a["data"], data)]
     if name == "sendto":
         return [*fd, c_string(a["data"], data), sun_path(a["addr"]) if a["addr"] else '""']

@@ -7,7 +7,7 @@ why.py can say the same thing of a retry.
 """
 
 from sockrepl.calllog import CallRecord
-from sockrepl.commands import RECEIVES, SENDS
+from sockrepl.commands import CONNECTED_SENDS, RECEIVES, SENDS
 from sockrepl.evidence import Reason, address_of, diag_text, holder_of, listener_at, typed_line
 from sockrepl.state import FdView, Snapshot
 from sockrepl.textsafe import visible
@@ -83,7 +83,7 @@ def _sent_elsewhere(record: CallRecord, view: FdView, snapshot: Snapshot, histor
             continue
         caller = call.caller
         sends = [r for r in history if isinstance(r, CallRecord) and r.process == caller.process
-                 and r.fd == caller.fd and r.command.name in ("send", "write") and r.ok]
+                 and r.fd == caller.fd and r.command.name in CONNECTED_SENDS and r.ok]
         evidence = typed_line(sends[-1]) if sends else "no send of the session's"
         amount = f"{call.sent} byte{'s' if call.sent != 1 else ''}" if call.sent else "data"
         reasons.append(Reason(f"{caller.process} sent {amount}, but on its own call, not yet picked up: "

@@ -12,7 +12,7 @@ call waits for is told by waits.py.
 
 from sockrepl import constants as C
 from sockrepl.calllog import CallRecord, ExitRecord, Record, created_fds
-from sockrepl.commands import RECEIVES, SENDS
+from sockrepl.commands import CONNECTED_SENDS, RECEIVES, SENDS
 from sockrepl.evidence import (
     ENDS_READING,
     ENDS_WRITING,
@@ -139,7 +139,7 @@ def _failed(record: CallRecord, snapshot: Snapshot, history) -> list[Reason]:
         return reasons + _in_use(addr, snapshot, history)
     if view is not None and (name, errno) in (("accept", "EINVAL"), ("listen", "EOPNOTSUPP"), ("listen", "EINVAL")):
         return [*reasons, _wrong_socket(name, view)]
-    if name in ("send", "write") and errno == "EPIPE":
+    if name in CONNECTED_SENDS and errno == "EPIPE":
         return reasons + own_shutdown(record, history) + hung_up_by(record, history, ENDS_WRITING)
     if errno == "ENOTCONN" and name in SENDS:
         return reasons + _no_return_address(record, history)
@@ -249,7 +249,7 @@ def _returned(record: CallRecord, snapshot: Snapshot, history) -> list[Reason]:
                     for more in said[1:]]
         return reasons
     wanted = len(record.command.args.get("data") or b"")
-    if name in ("send", "write") and 0 <= outcome.ret < wanted:
+    if name in CONNECTED_SENDS and 0 <= outcome.ret < wanted:
         took = f"the kernel took {outcome.ret} of the {wanted} bytes"
         return [Reason(f"{call_text(record)} returned {outcome.ret}: {took}.",
                        f"#{record.seq}: = {outcome.ret}", "session"),

@@ -1,11 +1,13 @@
 """The command language: both forms, constants, C strings, and every error a user can make."""
 
 import re
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import sockrepl
 from sockrepl.commands import REGISTRY, Command
 from sockrepl.parser import ParseError, parse
 from sockrepl.syntax import _join_pipes, _lex, split_shell
@@ -141,6 +143,15 @@ def test_errors(line, message, usage, hint):
     with pytest.raises(ParseError) as caught:
         parse(line)
     assert (caught.value.message, caught.value.usage, caught.value.hint) == (message, usage, hint)
+
+
+def test_the_groups_of_calls_are_spelled_out_once():
+    """Which calls send (to the connected peer, or to an address) and which receive: commands.py says it, the
+    modules that ask name its tuples (four of them had `("send", "write")` written out)."""
+    spelled = re.compile(r'\(\s*"send",\s*"write"|\(\s*"recv",\s*"read"')
+    package = Path(sockrepl.__file__).parent
+    assert [path.name for path in sorted(package.glob("*.py"))
+            if path.name != "commands.py" and spelled.search(path.read_text(encoding="utf-8"))] == []
 
 
 def test_every_command_has_help_and_an_example_that_parses():
