@@ -104,9 +104,12 @@ class Engine:
         self.session.cancel_wait.clear()
 
     def close(self) -> list:
-        """Stop the thread, then clean the session up (from the caller's thread)."""
+        """Stop the thread, then clean the session up (from the caller's thread).
+
+        A `wait` under way is cut short first: the thread must end before the cleanup begins."""
         if not self._stopped:
             self._stopped = True
+            self.interrupt_wait()
             os.write(self._wake_w, b"x")
             self._thread.join(timeout=10)
             for fd in (self._wake_r, self._wake_w):

@@ -5,10 +5,12 @@ Fast checks of the wiring; what the screen looks like is tested in a real pty in
 
 import asyncio
 import inspect
+import sys
 import threading
+import time
 
 import pytest
-from conftest import gone
+from conftest import gone, wait_until
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
@@ -242,3 +244,29 @@ def test_history_is_kept_across_sessions_and_up_recalls_it(tmp_path, monkeypatch
     assert drive(tmp_path, first, history_file=None)[1] == 0
     assert (tmp_path / "sockrepl" / "history").read_text() == "socket AF_UNIX SOCK_SEQPACKET\n"
     assert drive(tmp_path, second, history_file=None)[1] == 0
+
+
+def test_closing_the_engine_during_a_wait_ends_the_wait_and_cleans_up():
+    """close() is the end: a `wait` running on the engine's thread returns at once, not after close()'s
+    10 s join gives up on the thread and the cleanup races it (the scratch directory was left)."""
+    engine = Engine()
+    engine.run_line("spawn p1").snapshot.result(timeout=10)
+    for line in ("socket AF_UNIX SOCK_STREAM", "bind 3 s.sock", "listen 3 1", "accept 3"):
+        engine.run_line(line).snapshot.result(timeout=10)
+    pid = engine.session.workers["p1"].pid
+    waiting = engine.run_line("wait p1 600")
+    wait_until(lambda: _running(engine._thread, "_do_wait"), what="the wait to begin")
+    started = time.monotonic()
+    engine.close()
+    assert time.monotonic() - started < 5  # the thread was not given up on after 10 s
+    assert waiting.events.done() and gone(pid) and not engine.session.scratch.exists()
+
+
+def _running(thread: threading.Thread, function: str) -> bool:
+    """Whether `function` is on `thread`'s stack now."""
+    frame = sys._current_frames().get(thread.ident or 0)
+    while frame is not None:
+        if frame.f_code.co_name == function:
+            return True
+        frame = frame.f_back
+    return False
