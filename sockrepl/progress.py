@@ -52,6 +52,7 @@ class Progress:
         self.path = folder / FILE_NAME if folder else None
         self.lessons: dict[str, LessonProgress] = {}
         self.problem = "" if self.path else f"your progress is not kept: {NO_HOME}"
+        self._unsaved = ""  # the last save's problem, already said
         self._load()
 
     def _load(self) -> None:
@@ -76,7 +77,8 @@ class Progress:
         return progress
 
     def save(self) -> str:
-        """Write it atomically; what went wrong, or "" (a lesson goes on without saving; without a place: said once)."""
+        """Write it atomically; what went wrong, or "" (a lesson goes on without saving). Each problem is said
+        once: a read-only home would repeat it after every step."""
         if self.path is None:
             return ""
         try:
@@ -90,7 +92,10 @@ class Progress:
                 os.unlink(temporary)
                 raise
         except OSError as error:
-            return f"your progress could not be saved in {self.path}: {error.strerror or error}"
+            problem = f"your progress could not be saved in {self.path}: {error.strerror or error}"
+            said, self._unsaved = self._unsaved, problem
+            return "" if problem == said else problem
+        self._unsaved = ""
         return ""
 
     def reset(self) -> str:

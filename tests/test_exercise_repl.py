@@ -68,3 +68,18 @@ def test_a_corrupt_progress_file_is_said_and_progress_starts_fresh(tmp_path):
                          text=True, timeout=30, env={"XDG_STATE_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"})
     assert run.returncode == 0 and not (tmp_path / "sockrepl" / "progress.json").exists()
     assert "could not be used" not in lessons_listing(tmp_path)
+
+
+def test_progress_that_cannot_be_saved_is_said_once_not_at_every_step(tmp_path):
+    """A read-only home (a lab's NFS, a container): two more lines of warning came after every step."""
+    (tmp_path / "sockrepl").write_text("a file where the state folder should be")
+    student = Terminal(tmp_path, columns=120, rows=50, args=("lesson", "phone"))  # XDG_STATE_HOME=tmp_path
+    try:
+        student.wait_for(r"step 1/9")
+        for step in (2, 3, 4):
+            student.child.send("\r")
+            student.wait_for(rf"next step \(phone: step {step}/9\)")
+        said = student.transcript().count("your progress could not be saved in")
+    finally:
+        student.close()
+    assert said == 1
