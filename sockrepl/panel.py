@@ -183,15 +183,17 @@ class _Layout:
 
 def _choose(snapshot: Snapshot, blocks: list[tuple[ProcessView, list[Row]]], budget: int,
             idle_line: bool = False) -> _Layout:
-    """The current process whole, then blocked processes with the fd they wait on, then the
-    sockets those calls wait for (a full listener) or hold the current process's queued calls,
-    then the `idle_line` of idle processes, then every other header (those with sockets first),
-    then more rows."""
+    """The current process whole and the socket its call waits for, then blocked processes with the
+    fd they wait on, then the sockets those calls wait for (a full listener) or hold the current
+    process's queued calls, then the `idle_line` of idle processes, then every other header (those
+    with sockets first), then more rows."""
     layout = _Layout(blocks, budget)
     procs = [proc for proc, _ in blocks]
     for proc in procs:
         if proc.current:
             layout.whole(proc.name)
+            for name, fd in _waited_on(snapshot, proc):  # why it waits, before the others that wait too
+                layout.fd_row(name, fd)
     blocked = [proc for proc in procs if proc.blocked or proc.stopped]
     for proc in blocked:
         if proc.blocked and proc.blocked.fd is not None:
@@ -218,8 +220,8 @@ def panel_lines(snapshot: Snapshot, width: int = 80, height: int | None = None,
                 mode: PanelMode = "full") -> list[Fragments]:
     """The panel: one block per process (header, one row per fd), then the socket files.
 
-    When `height` is short, what matters stays: the current process whole, then blocked
-    processes, then what their calls wait on (the listener whose queue is full), then the
+    When `height` is short, what matters stays: the current process whole and what it waits on,
+    then blocked processes, then what their calls wait on (the listener whose queue is full), then the
     other processes folded to their header; what still does not fit is counted on one line.
     `compact` also folds idle processes without sockets into one line. Every line is cut
     to `width` at a word, with `…`. Only the rows that are shown are laid out.

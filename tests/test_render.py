@@ -228,6 +228,27 @@ def test_compact_panel_folds_idle_processes_without_sockets_to_one_line():
     assert len(plain(panel_lines(snapshot, 80, 10, "full")).splitlines()) == 5
 
 
+def test_the_listener_a_blocked_current_process_waits_for_comes_before_other_blocked_callers():
+    """Five callers blocked on a full queue at 80x24: the others' identical rows took the room, and the
+    listener (why the current one waits) went into `… more lines`."""
+    table = SocketTable({10: sock(10, state=10, name=b"s", icons=(11,), rq=1, wq=0, vfs=(1, 99)),
+                         **{11 + i: sock(11 + i, state=1 if i == 0 else 7) for i in range(6)}}, False)
+
+    def facts(name, pid, fds, blocked=False):
+        targets = {fd: FdTarget(fd, inode, None) for fd, inode in fds.items()}
+        return ProcessFacts(name, pid, 0, name == "c5", ("connect", 3, b"s") if blocked else None, targets,
+                            TaskState("S", 0, (0,), None))
+
+    procs = [facts("srv", 100, {3: 10}), facts("c1", 101, {3: 11})]
+    procs += [facts(f"c{i}", 100 + i, {3: 10 + i}, blocked=True) for i in range(2, 7)]
+    rows = plain(panel_lines(build(procs, table, [], "/scratch"), 80, 9, "compact")).splitlines()
+    assert rows[:4] == ["  srv  pid 100  idle",
+                        "    fd 3 STREAM passive LISTEN     s pending 1/0 (Linux: backlog+1)  ☎ 1 waiting",
+                        "  c2  pid 102  BLOCKED in connect(3): the listener's queue is full",
+                        "    fd 3 STREAM active  CONNECTING → s (queue full)  ☎ line busy"]
+    assert "▸ c5  pid 105  BLOCKED in connect(3): the listener's queue is full" in rows
+
+
 def test_the_smallest_compact_panel_keeps_the_current_process_before_the_idle_line():
     """At 13 rows or fewer (a tmux split) the compact panel has 3 lines: the line of idle processes took the
     place of the current one, which vanished from the panel."""
