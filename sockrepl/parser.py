@@ -136,7 +136,7 @@ def _take_options(spec: Spec, tokens: list[Token], args: dict) -> list[Token]:
             if spec.options[tok.text]:
                 if i + 1 >= len(tokens):
                     raise SyntaxProblem(f"{tok.text} needs a value")
-                args[key] = tokens[i + 1].text
+                args[key] = CONVERTERS["word"](tokens[i + 1])  # a quoted value is its string
                 i += 2
                 continue
             args[key] = True

@@ -138,6 +138,12 @@ ERRORS = [
 ]
 
 
+def test_an_option_value_in_quotes_is_its_string():
+    """`spawn --user "nobody"` looked up a user named '"nobody"', quotes included."""
+    assert parse('spawn --user "nobody" a').args["user"] == "nobody"
+    assert parse("spawn --user nobody a").args["user"] == "nobody"
+
+
 @pytest.mark.parametrize("line,message,usage,hint", ERRORS)
 def test_errors(line, message, usage, hint):
     with pytest.raises(ParseError) as caught:
