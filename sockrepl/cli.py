@@ -18,6 +18,7 @@ from sockrepl.lifecycle import (
     end_every_guard,
     prepare_streams,
 )
+from sockrepl.textsafe import visible
 
 DESCRIPTION = """Learn UNIX domain sockets by making the system calls yourself:
 socket, bind, listen, accept, connect, send, recv... one at a time, on real
@@ -99,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_NO_RESOURCES
         if os.environ.get("SOCKREPL_DEBUG"):
             raise
-        print(f"sockrepl: internal error: {type(error).__name__}: {error}", file=sys.stderr)
+        print(f"sockrepl: internal error: {visible(f'{type(error).__name__}: {error}')}", file=sys.stderr)
         print("sockrepl: please report it; SOCKREPL_DEBUG=1 shows the traceback", file=sys.stderr)
         return EXIT_INTERNAL
 

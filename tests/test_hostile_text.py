@@ -76,6 +76,16 @@ def test_run_names_a_script_it_cannot_read_escaped(tmp_path):
                           "No such file or directory\n")
 
 
+def test_a_bug_of_sockrepls_is_reported_escaped():
+    """The one line of an internal error carries its exception's text, which can hold a lesson's bytes."""
+    code = ("import sys\nimport sockrepl.lessons_cli as lessons\n"
+            "def bug(args):\n    raise ValueError(" + repr(CLEAR_AND_FAKE) + ")\n"
+            "lessons.main = bug\nfrom sockrepl import cli\nsys.exit(cli.main(['lesson']))\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    assert run.returncode == 70 and no_control(run.stderr), repr(run.stderr)
+    assert run.stderr.splitlines()[0] == "sockrepl: internal error: ValueError: \\e[2J\\e]0;TITLE\\x07 All lessons PASS"
+
+
 def test_interactive_lesson_shows_narration_titles_and_mismatches_escaped(tmp_path):
     """The escaping happens before layout, so one terminal size shows it."""
     lesson = write(tmp_path, "hostile.md", HOSTILE_LESSON)
