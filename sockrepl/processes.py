@@ -48,6 +48,7 @@ class Processes:
         self.interactive = interactive
         self.limits = limits
         self.sent = 0  # bytes handed to send/write/sendto, counted against limits.bytes_sent
+        self.waited = 0.0  # seconds `wait` lines asked for, counted against limits.wait_seconds
         self.workers: dict[str, Worker] = {}
         self.departed: dict[str, str] = {}
         self.current: str | None = None
@@ -196,6 +197,10 @@ class Processes:
         worker = self._blocked_worker(command, " (its last call has returned)")
         if isinstance(worker, list):
             return worker
+        bounded = self.limits.refusal(command, self.sent, self.waited) if self.limits else None
+        if bounded:
+            return [UsageError(bounded[0], hint=bounded[1])]
+        self.waited += command.args["seconds"]
         deadline = time.monotonic() + command.args["seconds"]
         while time.monotonic() < deadline and not self.cancel_wait.is_set():
             if worker.sending:  # stopped while it read its request: the rest first, once it runs
@@ -232,7 +237,7 @@ class Processes:
                 hint=self._unblock_hint(worker.name))]
         if procfs.is_stopped(worker.run_state()):
             return [UsageError(f"{worker.name} is stopped", hint=f"kill {worker.name} SIGCONT resumes it")]
-        bounded = self.limits.refusal(command, self.sent) if self.limits else None
+        bounded = self.limits.refusal(command, self.sent, self.waited) if self.limits else None
         if bounded:
             return [UsageError(bounded[0], hint=bounded[1])]
         if command.name in SENDS:

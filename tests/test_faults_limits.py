@@ -333,3 +333,17 @@ def test_a_lesson_is_bounded_in_what_it_may_pin(tmp_path):
         f"     {queued}:22: a> send 3 \"x\"*200000 MSG_DONTWAIT",
         "       sockrepl refused it: a lesson may send 2097152 bytes in all; it has sent 2000000, "
         "and this call would add 200000"]
+
+
+def test_a_lesson_may_wait_sixty_seconds_in_all(tmp_path):
+    """A lesson from anyone cannot hold --check (or a class) for long: `wait` asks for seconds, counted."""
+    waits = _lesson(tmp_path, "waits", ["a> socket AF_UNIX SOCK_STREAM", "a> bind 3 w.sock", "a> listen 3 1",
+                                        "a> accept 3\n<unfinished ...>", "a> wait a 0.1", "a> wait a 60"])
+    run = subprocess.run([sys.executable, "-m", "sockrepl", "lesson", "--check", waits],
+                         capture_output=True, text=True, timeout=60)
+    lines = run.stdout.splitlines()
+    assert (run.returncode, run.stderr) == (1, "")
+    assert lines == [f"FAIL {waits}  step 1/1  " + lines[0].split("  ")[-1],
+                     f"     {waits}:17: a> wait a 60",
+                     "       sockrepl refused it: a lesson may wait 60 s in all; it has asked for 0.1, "
+                     "and this wait would add 60"]
