@@ -1,6 +1,6 @@
 """sockrepl benchmarks: startup, keystrokes in a terminal, per-command cost, wake-up, snapshot + panel, lessons.
 
-    python benchmarks/run.py            # 7 runs each, full sizes
+    python benchmarks/run.py            # 15 runs each (lessons 7), full sizes
     python benchmarks/run.py --quick    # 2 runs, tiny sizes, one lesson (a smoke test, a few seconds)
 
 Prints one table: name, median, min, floor (median), ratio median/floor, target,
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
 def measure_all(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="2 runs, tiny sizes, one lesson (a smoke test)")
-    parser.add_argument("--runs", type=int, help="runs per measurement (default 7; --quick: 2)")
+    parser.add_argument("--runs", type=int, help="runs per measurement (default 15, lessons 7; --quick: 2)")
     args = parser.parse_args(argv)
     cfg = config(args.quick, args.runs)
     rows = {key: Row(name) for key, name in row_table(cfg).items()}
