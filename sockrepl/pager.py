@@ -16,11 +16,12 @@ import termios
 import tty
 from collections.abc import Callable, Iterator
 
+from sockrepl.lifecycle import ENDING_SIGNALS
+
 # less: quit at once when the text fits (F), keep colours (R), leave the text on the screen (X),
 # quit on Ctrl-C (K). Only when the user has no LESS of their own, as git does.
 LESS_DEFAULT = "FRXK"
 MORE = "\x1b[7m-- more: Space next page · Enter next line · q quit --\x1b[0m"
-ENDING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
 def pager_command(environ: dict[str, str]) -> str | None:
@@ -36,14 +37,16 @@ def page(text: str, rows: int, environ: dict[str, str] | None = None) -> None:
     environ = dict(os.environ if environ is None else environ)
     command = pager_command(environ)
     if command is None:
-        builtin_pager(text, rows)
+        with contextlib.suppress(_Ended), _ending_stops(_end_builtin):
+            builtin_pager(text, rows)
         return
     environ.setdefault("LESS", LESS_DEFAULT)
     try:
         pager = subprocess.Popen(command, shell=True, stdin=subprocess.PIPE, env=environ,
                                  encoding="utf-8", errors="replace")
     except OSError:
-        builtin_pager(text, rows)
+        with contextlib.suppress(_Ended), _ending_stops(_end_builtin):
+            builtin_pager(text, rows)
         return
     with _ending_stops(pager.terminate):
         try:
@@ -55,16 +58,33 @@ def page(text: str, rows: int, environ: dict[str, str] | None = None) -> None:
         pager.wait()
 
 
+class _Ended(Exception):
+    """A signal that ends sockrepl came while the built-in pager waited for a key."""
+
+
+def _end_builtin() -> None:
+    raise _Ended
+
+
 @contextlib.contextmanager
 def _ending_stops(stop: Callable[[], None]) -> Iterator[None]:
-    """While the pager runs the event loop is not: SIGTERM/SIGHUP end the pager too (the loop's own
-    handler, restored after, still sees the signal and cleans up)."""
-    saved = {signum: signal.signal(signum, lambda _signum, _frame: stop()) for signum in ENDING_SIGNALS}
+    """While the pager runs the event loop is not: a signal that ends sockrepl ends the pager first, then
+    is raised again for the handler it had before (the REPL's, which cleans up). Ctrl-C is the pager's."""
+    came: list[int] = []
+
+    def ending(signum: int, _frame: object) -> None:
+        came.append(signum)
+        stop()
+
+    saved = {signum: signal.signal(signum, ending) for signum in ENDING_SIGNALS if signum != signal.SIGINT}
     try:
         yield
     finally:
         for signum, previous in saved.items():
-            signal.signal(signum, previous)
+            if previous is not None:  # None: a handler not set from Python, which cannot be put back
+                signal.signal(signum, previous)
+        if came:
+            signal.raise_signal(came[0])
 
 
 def builtin_pager(text: str, rows: int) -> None:

@@ -1,10 +1,14 @@
 """Long output in the REPL goes through $PAGER (else less -R, else a built-in pager); short output does not."""
 
 import os
+import signal
 import subprocess
 import sys
 import time
 
+import pexpect
+import pytest
+from conftest import gone
 from test_repl import Terminal
 
 
@@ -101,5 +105,32 @@ def test_without_pager_or_less_the_built_in_pager_pages_and_ctrl_c_stops_it(tmp_
         term.wait_for(r"^p1>\s*$")
         term.type("ps", r"\* p1 ")
         assert "man CALL: a call" not in term.transcript()
+    finally:
+        term.close()
+
+
+@pytest.mark.parametrize("how, pager", [("SIGTERM", "external"), ("SIGUSR1", "external"), ("SIGTERM", "built-in")])
+def test_a_signal_while_the_pager_runs_ends_it_and_sockrepl_with_the_cleanup(tmp_path, monkeypatch, how, pager):
+    """The pager runs with the event loop held: the signal must still reach the REPL once the pager is gone
+    (SIGTERM was lost there, and sockrepl stayed; SIGUSR1 left the pager running; the built-in pager waited
+    for a key)."""
+    if pager == "built-in":
+        (tmp_path / "bin").mkdir()
+        monkeypatch.setenv("PATH", str(tmp_path / "bin"))  # no less to find
+    command = f"cat > {tmp_path / 'paged'}; exec sleep 600" if pager == "external" else ""  # stays, as a pager does
+    term = Terminal(tmp_path, 80, 24, pager=command)
+    try:
+        term.wait_for(r"^p1>")
+        pids, scratch = term.pids(), term.scratch()
+        term.type("help all")
+        if pager == "external":
+            paged_text(term, str(tmp_path / "paged"), "man CALL: a call")
+        else:
+            term.wait_for(r"^-- more: Space next page")
+        term.child.kill(getattr(signal, how))
+        term.child.expect(pexpect.EOF, timeout=30)  # a deadline, not a wait: the pager would sleep 600 s
+        term.child.close()
+        assert (term.child.exitstatus, term.child.signalstatus) == (128 + getattr(signal, how), None)
+        assert all(gone(pid) for pid in pids) and not os.path.exists(scratch)
     finally:
         term.close()
