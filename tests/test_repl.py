@@ -229,7 +229,8 @@ def test_panel_follows_the_kernel_and_keeps_apart_from_the_input_line_at_80x24(t
     assert any(re.match(r"▸ server  pid \d+  idle", row) for row in rows[rule:])
     assert any(re.match(r"  … \d+ more lines \(p1, client\): state prints them all", row) for row in rows[rule:]), \
         f"the panel says what it left out:\n{term.text()}"
-    assert all(len(row) <= 80 for row in rows)
+    # (no width check here: a screen row is never wider than the screen, prompt_toolkit clips the toolbar;
+    # the panel's lines are measured where they are made, in test_render)
 
 
 def test_a_blocked_call_ends_by_ctrl_c_or_resumes_on_screen_without_a_keypress(term, tmp_path):

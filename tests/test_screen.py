@@ -42,8 +42,7 @@ def test_backlog_shows_the_full_queue_and_the_blocked_client_on_one_screen(tmp_p
             next(r for r in screen if r.startswith("▸ c3"))) + 1])
         rule = next(i for i, row in enumerate(screen) if row.startswith("── state, from the kernel"))
         assert rule >= rows // 2, "the transcript keeps at least half the screen"
-        assert screen[-1].startswith(" F1  help   F2  panel")
-        assert all(len(row) <= columns for row in screen)
+        assert screen[-1].startswith(" F1  help   F2  panel")  # (widths: test_render, a screen row never overflows)
     finally:
         term.close()
 
