@@ -108,6 +108,9 @@ class Lesson:
     outro: str = ""
 
 
+TITLE_MAX = 120  # characters of a `# ` or `## ` heading: the shipped lessons' longest is 66
+
+
 def parse_lesson(text: str, path: str = "<lesson>") -> Lesson:
     """Headings and fences from markdown-it; each block's lines from `BLOCK_KINDS`."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")  # as markdown-it does, so line numbers agree
@@ -119,6 +122,9 @@ def parse_lesson(text: str, path: str = "<lesson>") -> Lesson:
     for index, token in enumerate(tokens):
         if token.type == "heading_open" and token.map:
             words = tokens[index + 1].content.strip()
+            if token.tag in ("h1", "h2") and len(words) > TITLE_MAX:
+                raise LessonError(path, token.map[0] + 1, f"a title is one short line: this one has {len(words)} "
+                                  f"characters, at most {TITLE_MAX} (it heads the screen and the projector)")
             if token.tag == "h1" and not title:
                 title, start = words, token.map[1]
             elif token.tag == "h2":

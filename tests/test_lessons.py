@@ -46,6 +46,11 @@ def test_parse_a_lesson():
 MALFORMED = [
     ("no title here\n```sockrepl\n> ps\n```\n", 1, "a lesson starts with a title line: # Title"),
     ("# T\n\ntext\n", 1, "a lesson needs at least one ```sockrepl block"),
+    # a title heads the screen: 500 000 characters of one filled a projector for minutes
+    ("# " + "T" * 121 + "\n```sockrepl\n> ps\n```\n", 1, "a title is one short line: this one has 121 characters, "
+     "at most 120 (it heads the screen and the projector)"),
+    ("# T\n\n## " + "s" * 500 + "\n```sockrepl\n> ps\n```\n", 3, "a title is one short line: this one has 500 "
+     "characters, at most 120 (it heads the screen and the projector)"),
     ("# T\n```sockrepl\n> ps\n", 2, "this sockrepl block is not closed (add a line ```)"),
     ("# T\n```sockrepl\n= 3\n```\n", 3, "an expected result must follow a command line (NAME> COMMAND)"),
     ("# T\n```sockrepl\n> bnd 3 x\n```\n", 3, "unknown command 'bnd' (did you mean 'bind'? (help lists the commands))"),
