@@ -49,11 +49,12 @@ def _recording(source: BinaryIO, export: Command | None) -> Recording:
     if not source.seekable():
         return EVERYTHING
     start = source.tell()
-    try:
-        commands = [_command_in(raw) for raw in _lines(source) if raw and any(word in raw for word in RECALL_WORDS)]
+    try:  # the names only: a script of a million `why` lines kept a million Commands (500 bytes each)
+        names = {command.name for raw in _lines(source) if raw and any(word in raw for word in RECALL_WORDS)
+                 if (command := _command_in(raw)) is not None}
     finally:
         source.seek(start)
-    return recording_for([c.name for c in [*commands, export] if c is not None])
+    return recording_for(names | ({export.name} if export else set()))
 
 
 def _command_in(raw: bytes) -> Command | None:
