@@ -37,16 +37,14 @@ def page(text: str, rows: int, environ: dict[str, str] | None = None) -> None:
     environ = dict(os.environ if environ is None else environ)
     command = pager_command(environ)
     if command is None:
-        with contextlib.suppress(_Ended), _ending_stops(_end_builtin):
-            builtin_pager(text, rows)
+        _builtin_until_ended(text, rows)
         return
     environ.setdefault("LESS", LESS_DEFAULT)
     try:
         pager = subprocess.Popen(command, shell=True, stdin=subprocess.PIPE, env=environ,
                                  encoding="utf-8", errors="replace")
     except OSError:
-        with contextlib.suppress(_Ended), _ending_stops(_end_builtin):
-            builtin_pager(text, rows)
+        _builtin_until_ended(text, rows)
         return
     with _ending_stops(pager.terminate):
         try:
@@ -64,6 +62,12 @@ class _Ended(Exception):
 
 def _end_builtin() -> None:
     raise _Ended
+
+
+def _builtin_until_ended(text: str, rows: int) -> None:
+    """The built-in pager, which a signal that ends sockrepl ends too (it waits in a read of the keyboard)."""
+    with contextlib.suppress(_Ended), _ending_stops(_end_builtin):
+        builtin_pager(text, rows)
 
 
 @contextlib.contextmanager
